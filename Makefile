@@ -1,0 +1,42 @@
+# The two commands a new user needs: `make run` and `make test`. Everything else is a helper of theirs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install system-deps lint unit down bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the browser tests and the PostgreSQL run need; installed only when missing.
+system-deps:
+	@bash infra/scripts/system-deps.sh
+
+run: install
+	$(BIN)/listening-center run
+
+down: install
+	$(BIN)/listening-center down
+
+test: install system-deps
+	bash infra/scripts/test.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+bench: install
+	$(BIN)/listening-center bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,0 +1,112 @@
+"""Every setting of the product, read from the environment in this one place.
+
+Defaults run the whole product on one machine. Pointing `LC_KAFKA_BOOTSTRAP` or `LC_ES_URL` somewhere
+else makes the product use that cluster, and then the matching local engine is not started.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_KAFKA = "127.0.0.1:9092"
+DEFAULT_ES = "http://127.0.0.1:9200"
+
+
+def _default_runtime() -> Path:
+    # Elasticsearch refuses to run as root and its service user cannot enter /root, so as root the
+    # runtime folder (engine installs, data, logs) lives under /var/lib.
+    if os.geteuid() == 0:
+        return Path("/var/lib/listening-center")
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "listening-center"
+
+
+def _default_cache() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "listening-center"
+
+
+def _bool(value: str) -> bool:
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false), got {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str = field(default=DEFAULT_KAFKA, metadata={"env": "LC_KAFKA_BOOTSTRAP"})
+    es_url: str = field(default=DEFAULT_ES, metadata={"env": "LC_ES_URL"})
+    runtime_dir: Path = field(default_factory=_default_runtime, metadata={"env": "LC_RUNTIME_DIR", "type": Path})
+    cache_dir: Path = field(default_factory=_default_cache, metadata={"env": "LC_CACHE_DIR", "type": Path})
+    # Prefixes let tests (and several deployments on one cluster) use their own topics and indices.
+    topic_prefix: str = field(default="", metadata={"env": "LC_TOPIC_PREFIX"})
+    index_prefix: str = field(default="lc", metadata={"env": "LC_INDEX_PREFIX"})
+    kafka_heap: str = field(default="512m", metadata={"env": "LC_KAFKA_HEAP"})
+    es_heap: str = field(default="768m", metadata={"env": "LC_ES_HEAP"})
+    es_user: str = field(default="lcsearch", metadata={"env": "LC_ES_USER"})
+    database_url: str = field(default="", metadata={"env": "LC_DATABASE_URL"})
+    secret_key: str = field(default="", metadata={"env": "LC_SECRET_KEY"})
+    web_host: str = field(default="127.0.0.1", metadata={"env": "LC_WEB_HOST"})
+    web_port: int = field(default=8000, metadata={"env": "LC_WEB_PORT", "type": int})
+    public_url: str = field(default="", metadata={"env": "LC_PUBLIC_URL"})
+    demo_rate: float = field(default=5.0, metadata={"env": "LC_DEMO_RATE", "type": float})
+    demo_seed: int = field(default=42, metadata={"env": "LC_DEMO_SEED", "type": int})
+    worker_web_port: int = field(default=6066, metadata={"env": "LC_WORKER_WEB_PORT", "type": int})
+    indexer_batch_size: int = field(default=2000, metadata={"env": "LC_INDEXER_BATCH", "type": int})
+    indexer_batch_seconds: float = field(default=0.5, metadata={"env": "LC_INDEXER_BATCH_SECONDS", "type": float})
+    log_level: str = field(default="INFO", metadata={"env": "LC_LOG_LEVEL"})
+    secure_cookies: bool = field(default=False, metadata={"env": "LC_SECURE_COOKIES", "type": bool})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            if name not in env:
+                continue
+            raw = env[name]
+            coerce: Callable[[str], Any] = {bool: _bool}.get(f.metadata.get("type", str), f.metadata.get("type", str))
+            try:
+                values[f.name] = coerce(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from exc
+        return cls(**values)
+
+    # Derived values: kept as methods so they can never disagree with the fields they come from.
+    @property
+    def local_kafka(self) -> bool:
+        return self.kafka_bootstrap == DEFAULT_KAFKA
+
+    @property
+    def local_es(self) -> bool:
+        return self.es_url == DEFAULT_ES
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.runtime_dir / 'listening-center.db'}"
+
+    @property
+    def console_url(self) -> str:
+        return self.public_url or f"http://{self.web_host}:{self.web_port}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def index(self, name: str) -> str:
+        return f"{self.index_prefix}-{name}"
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value that cannot be used."""
+
+
+def env_names() -> dict[str, str]:
+    """Environment variable -> setting name, for the docs and `--help`."""
+    return {f.metadata["env"]: f.name for f in fields(Settings)}
