@@ -62,6 +62,32 @@ class Settings:
     indexer_batch_seconds: float = field(default=0.5, metadata={"env": "LC_INDEXER_BATCH_SECONDS", "type": float})
     log_level: str = field(default="INFO", metadata={"env": "LC_LOG_LEVEL"})
     secure_cookies: bool = field(default=False, metadata={"env": "LC_SECURE_COOKIES", "type": bool})
+    # Alerting (alerting/): a channel whose required settings are empty is off, and the alerter says so.
+    alert_routes: str = field(default="", metadata={"env": "LC_ALERT_ROUTES"})  # "" = alerting/routes.yaml
+    alert_webhook_url: str = field(default="", metadata={"env": "LC_ALERT_WEBHOOK_URL"})
+    alert_webhook_secret: str = field(default="", metadata={"env": "LC_ALERT_WEBHOOK_SECRET"})
+    alert_slack_webhook_url: str = field(default="", metadata={"env": "LC_ALERT_SLACK_WEBHOOK_URL"})
+    alert_smtp_host: str = field(default="", metadata={"env": "LC_ALERT_SMTP_HOST"})
+    alert_smtp_port: int = field(default=25, metadata={"env": "LC_ALERT_SMTP_PORT", "type": int})
+    alert_smtp_user: str = field(default="", metadata={"env": "LC_ALERT_SMTP_USER"})
+    alert_smtp_password: str = field(default="", metadata={"env": "LC_ALERT_SMTP_PASSWORD"})
+    alert_smtp_starttls: bool = field(default=False, metadata={"env": "LC_ALERT_SMTP_STARTTLS", "type": bool})
+    alert_smtp_cafile: str = field(default="", metadata={"env": "LC_ALERT_SMTP_CAFILE"})  # "" = system CAs
+    alert_email_from: str = field(default="", metadata={"env": "LC_ALERT_EMAIL_FROM"})
+    alert_email_to: str = field(default="", metadata={"env": "LC_ALERT_EMAIL_TO"})  # comma-separated
+    alert_pagerduty_url: str = field(default="https://events.pagerduty.com/v2/enqueue",
+                                     metadata={"env": "LC_ALERT_PAGERDUTY_URL"})
+    alert_pagerduty_routing_key: str = field(default="", metadata={"env": "LC_ALERT_PAGERDUTY_ROUTING_KEY"})
+    alert_timeout_seconds: float = field(default=5.0, metadata={"env": "LC_ALERT_TIMEOUT_SECONDS",
+                                                                "type": float})
+    alert_send_tries: int = field(default=3, metadata={"env": "LC_ALERT_SEND_TRIES", "type": int})
+    alert_retry_base_seconds: float = field(default=10.0, metadata={"env": "LC_ALERT_RETRY_BASE_SECONDS",
+                                                                    "type": float})
+    alert_retry_max_seconds: float = field(default=600.0, metadata={"env": "LC_ALERT_RETRY_MAX_SECONDS",
+                                                                    "type": float})
+    alert_max_attempts: int = field(default=10, metadata={"env": "LC_ALERT_MAX_ATTEMPTS", "type": int})
+    alert_poll_seconds: float = field(default=1.0, metadata={"env": "LC_ALERT_POLL_SECONDS", "type": float})
+    alert_link_hours: float = field(default=24.0, metadata={"env": "LC_ALERT_LINK_HOURS", "type": float})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
