@@ -1,0 +1,86 @@
+"""Priority: one explainable 0..100 score that orders the care queue.
+
+Every part that adds points says so in a short sentence ending with its points, so the console can show
+why a mention ranks where it does. Weights are plain constants here: they are policy, reviewed in code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from stream.schema import Priority
+from stream.scoring.lexicon import UrgencyRule
+
+NEGATIVITY_MAX = 30  # at compound -1.0
+INTENT_POINTS = {"complaint": 15, "question": 10, "praise": 0, "other": 0}
+URGENCY_MAX = 25
+REACH_MAX = 15  # points per tenfold followers above REACH_FROM, up to this
+REACH_FROM = 1_000
+REACH_PER_DECADE = 5
+LINKED_POINTS = 5
+TIER_POINTS = {
+    "basic": 0, "member": 0, "silver": 3, "gold": 6, "platinum": 9, "diamond": 10,
+    "a-list": 6, "a-list preferred": 10, "companion": 8, "elite": 6,
+}  # fmt: skip
+UNKNOWN_TIER_POINTS = 3  # a tier we do not know is still a tier
+REPEAT_POINTS = 4
+REPEAT_MAX = 12
+WAIT_POINTS_PER_MINUTES = 4  # one point per 4 minutes already waited ...
+WAIT_MAX = 15  # ... up to an hour
+
+
+@dataclass(frozen=True)
+class PriorityInputs:
+    compound: float
+    intent: str
+    text_lower: str
+    followers: int | None = None
+    linked: bool = False
+    tier: str | None = None
+    repeat_complaints: int = 0
+    waited_seconds: float = 0.0
+
+
+def _points(n: float) -> str:
+    return f"+{n:g} point" + ("" if n == 1 else "s")
+
+
+def prioritise(inputs: PriorityInputs, urgency: tuple[UrgencyRule, ...]) -> Priority:
+    reasons: list[str] = []
+    total = 0.0
+
+    def add(points: float, why: str) -> None:
+        nonlocal total
+        if points > 0:
+            total += points
+            reasons.append(f"{why}: {_points(points)}.")
+
+    if inputs.compound < 0:
+        add(round(NEGATIVITY_MAX * -inputs.compound), f"Negative sentiment (compound {inputs.compound:.2f})")
+    add(INTENT_POINTS.get(inputs.intent, 0), f"Intent is {inputs.intent}")
+    urgent = 0
+    for rule in urgency:
+        if urgent >= URGENCY_MAX:
+            break
+        if rule.pattern.search(inputs.text_lower) is not None:
+            points = min(rule.points, URGENCY_MAX - urgent)
+            urgent += points
+            add(points, f"Urgent: {rule.reason}")
+    if inputs.followers is not None and inputs.followers > REACH_FROM:
+        decades = math.log10(inputs.followers / REACH_FROM)
+        add(min(REACH_MAX, round(REACH_PER_DECADE * decades)), f"Reach: {inputs.followers:,} followers")
+    if inputs.linked:
+        add(LINKED_POINTS, "Linked loyalty member")
+        if inputs.tier:
+            tier_points = TIER_POINTS.get(inputs.tier.strip().lower(), UNKNOWN_TIER_POINTS)
+            add(tier_points, f"Loyalty tier {inputs.tier}")
+    if inputs.repeat_complaints > 0:
+        add(
+            min(REPEAT_MAX, REPEAT_POINTS * inputs.repeat_complaints),
+            f"{inputs.repeat_complaints} earlier complaint(s) from this author",
+        )
+    if inputs.waited_seconds >= 60:
+        minutes = inputs.waited_seconds / 60
+        add(min(WAIT_MAX, math.floor(minutes / WAIT_POINTS_PER_MINUTES)), f"Waited {minutes:.0f} min")
+    return Priority(score=float(min(100.0, total)), reasons=reasons)

@@ -1,0 +1,70 @@
+"""The `Scorer` facade: one call turns a mention's text (and what we know of its author) into a judgement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stream.schema import Priority, Sentiment
+from stream.scoring.categories import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
+from stream.scoring.intent import intent_of
+from stream.scoring.lexicon import DEFAULT_LEXICON, CareLexicon, load_lexicon
+from stream.scoring.priority import PriorityInputs, prioritise
+from stream.scoring.sentiment import CareSentiment
+
+
+@dataclass(frozen=True)
+class Judgement:
+    sentiment: Sentiment
+    categories: list[str]
+    intent: str
+    priority: Priority
+    lexicon_version: str
+
+
+class Scorer:
+    """Loads the data files once; `score` is then pure and safe to call from any number of agents."""
+
+    def __init__(
+        self,
+        lexicon: CareLexicon | None = None,
+        taxonomy: Taxonomy | None = None,
+    ) -> None:
+        self.lexicon = lexicon if lexicon is not None else load_lexicon(DEFAULT_LEXICON)
+        self.taxonomy = taxonomy if taxonomy is not None else load_taxonomy(DEFAULT_TAXONOMY)
+        self._sentiment = CareSentiment(self.lexicon)
+        # Both files' versions, so a judgement can be traced to the exact rules that made it.
+        self.lexicon_version = f"{self.lexicon.version}+{self.taxonomy.version}"
+
+    def score(
+        self,
+        text: str,
+        *,
+        followers: int | None = None,
+        linked: bool = False,
+        tier: str | None = None,
+        repeat_complaints: int = 0,
+        waited_seconds: float = 0.0,
+    ) -> Judgement:
+        reading = self._sentiment.read(text)
+        lower = text.lower()
+        intent = intent_of(reading)
+        priority = prioritise(
+            PriorityInputs(
+                compound=reading.sentiment.compound,
+                intent=intent,
+                text_lower=lower,
+                followers=followers,
+                linked=linked,
+                tier=tier,
+                repeat_complaints=repeat_complaints,
+                waited_seconds=waited_seconds,
+            ),
+            self.lexicon.urgency,
+        )
+        return Judgement(
+            sentiment=reading.sentiment,
+            categories=self.taxonomy.classify(text, reading.sentiment.label),
+            intent=intent,
+            priority=priority,
+            lexicon_version=self.lexicon_version,
+        )

@@ -1,0 +1,147 @@
+"""Sentiment: VADER's compound, corrected by the customer-care lexicon.
+
+VADER's per-word machinery (negation, intensifiers, ALL CAPS, "but") runs once per mention. Care words
+are looked up through a second lexicon only at the positions where they occur, so the plain VADER reading
+comes for free next to ours: it is kept as `vader_compound`, and a disagreement between the two is one of
+the signals that marks a mention `uncertain`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    N_SCALAR,
+    SentimentIntensityAnalyzer,
+    SentiText,
+    normalize,
+)
+
+from stream.schema import Sentiment
+from stream.scoring.lexicon import CareLexicon
+
+POSITIVE_AT = 0.05  # VADER's own thresholds, so labels stay comparable with plain VADER
+NEGATIVE_AT = -0.05
+# Politeness around a complaint is discounted only once the complaint facts weigh this much (one clear
+# fact such as "delayed" or "on hold"), so a lone "refund" does not turn "thanks!" neutral.
+FACT_WEIGHT_FOR_POLITENESS = 1.0
+SARCASM_FLIP = -0.5  # praise next to a complaint fact and a sarcasm cue counts as half-strength blame
+
+_NEGATED_BEFORE = re.compile(r"(?:\b(?:not|never|no|without|hardly|barely)|n't|\bnt)\s+(?:\S+\s+)?$")
+_BUT = re.compile(r"\bbut\b")
+_QUESTION_START = re.compile(
+    r"^(?:[@#]\S+\s+)*(?:who|what|when|where|why|how|which|can|could|would|will|do|does|did|is|are|was|"
+    r"were|should|may|any|anyone|has|have)\b"
+)
+
+
+@dataclass(frozen=True)
+class SentimentReading:
+    sentiment: Sentiment
+    fact_weight: float  # summed weight of complaint facts found ("delayed", "on hold", ...)
+    sarcastic: bool
+    question: bool
+
+
+def label_for(compound: float) -> str:
+    if compound >= POSITIVE_AT:
+        return "positive"
+    if compound <= NEGATIVE_AT:
+        return "negative"
+    return "neutral"
+
+
+class CareSentiment:
+    """Reads one text; holds only immutable, precompiled state, so one instance serves every mention."""
+
+    def __init__(self, lexicon: CareLexicon) -> None:
+        self.lexicon = lexicon
+        self._vader = SentimentIntensityAnalyzer()
+        self._care = copy.copy(self._vader)
+        self._care.lexicon = {**self._vader.lexicon, **{w: c.valence for w, c in lexicon.words.items()}}
+        # VADER swaps emoji for their descriptions char by char in Python; str.translate does it in C.
+        self._emoji_table = {ord(e): f" {d} " for e, d in self._vader.emojis.items() if len(e) == 1}
+
+    def read(self, text: str) -> SentimentReading:
+        lex = self.lexicon
+        t = text.translate(self._emoji_table).strip()
+        st = SentiText(t)
+        tokens: list[str] = st.words_and_emoticons
+        lowered = [w.lower() for w in tokens]
+        vader = self._vader
+        base: list[float] = []
+        for i, item in enumerate(tokens):
+            low = lowered[i]
+            if low in BOOSTER_DICT or (low == "kind" and i + 1 < len(tokens) and lowered[i + 1] == "of"):
+                base.append(0.0)
+                continue
+            vader.sentiment_valence(0, st, item, i, base)
+
+        care = list(base)
+        fact = 0.0
+        changed = False
+        for i, low in enumerate(lowered):
+            if tokens[i].startswith("@") and care[i] != 0.0:
+                # A handle is not an opinion: VADER reads "@united" as "united" (+1.8).
+                care[i] = 0.0
+                changed = True
+                continue
+            word = lex.words.get(low)
+            if word is None or low in BOOSTER_DICT:
+                continue
+            valence = self._care.sentiment_valence(0, st, tokens[i], i, [])[0]
+            care[i] = valence
+            changed = True
+            if word.fact and valence < 0:
+                fact -= valence
+        base = SentimentIntensityAnalyzer._but_check(tokens, base)
+        care = SentimentIntensityAnalyzer._but_check(tokens, care) if changed else list(base)
+
+        lower = t.lower()
+        but = _BUT.search(lower)
+        for m in lex.phrase_scan.finditer(lower):
+            phrase = lex.phrases[int((m.lastgroup or "p0")[1:])]
+            valence = phrase.valence
+            if _NEGATED_BEFORE.search(lower, max(0, m.start() - 30), m.start()):
+                valence *= N_SCALAR
+            if but is not None:
+                valence *= 0.5 if m.start() < but.start() else 1.5
+            care.append(valence)
+            if phrase.fact and valence < 0:
+                fact -= valence
+
+        sarcastic = lex.sarcasm.search(lower) is not None
+        if fact >= FACT_WEIGHT_FOR_POLITENESS and lex.gratitude.search(lower) is None:
+            for i, low in enumerate(lowered):
+                if low in lex.polite and care[i] > 0:
+                    care[i] = 0.0
+        if sarcastic and fact > 0:
+            care = [v * SARCASM_FLIP if v > 0 else v for v in care]
+
+        punctuation = vader._punctuation_emphasis(t)
+        vader_compound = _compound(base, punctuation)
+        compound = _compound(care, punctuation)
+        label, vader_label = label_for(compound), label_for(vader_compound)
+        flipped = {label, vader_label} == {"positive", "negative"}
+        mixed = abs(compound) < 0.5 and max(care, default=0.0) >= 1.5 and min(care, default=0.0) <= -1.5
+        question = "?" in t or _QUESTION_START.match(lower) is not None
+        sentiment = Sentiment(
+            label=label,
+            compound=compound,
+            vader_compound=vader_compound,
+            uncertain=sarcastic or flipped or mixed,
+        )
+        return SentimentReading(sentiment, round(fact, 3), sarcastic, question)
+
+
+def _compound(sentiments: list[float], punctuation: float) -> float:
+    """VADER's sum, punctuation emphasis and normalisation, without its pos/neu/neg split we do not use."""
+    total = float(sum(sentiments))
+    if total > 0:
+        total += punctuation
+    elif total < 0:
+        total -= punctuation
+    return round(float(normalize(total)), 4)
