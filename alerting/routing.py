@@ -366,21 +366,31 @@ class Router:
         return state.notify_from + tiers[state.tier + 1].after
 
     def on_acknowledge(self, state: IncidentState, notified: Sequence[Target], now: datetime) -> Decision:
-        if state.status != "open":
-            return Decision(state, note=f"already {state.status}")
-        new = replace(state, status="acknowledged")
-        slug = f"r{state.round}-acknowledge"
-        intents = tuple(Intent(t, "acknowledge", state.tier, now, slug) for t in _unique(notified)
-                        if t.channel in ACK_CHANNELS)
-        return Decision(new, intents, note="acknowledged: escalation stopped")
+        return acknowledge(state, notified, now)
 
     def on_resolve(self, state: IncidentState, notified: Sequence[Target], now: datetime) -> Decision:
-        if state.status == "resolved":
-            return Decision(state, note="already resolved")
-        new = replace(state, status="resolved", resolved_at=now)
-        slug = f"r{state.round}-resolve"
-        return Decision(new, tuple(Intent(t, "resolve", state.tier, now, slug) for t in _unique(notified)),
-                        note="resolved")
+        return resolve(state, notified, now)
+
+
+def acknowledge(state: IncidentState, notified: Sequence[Target], now: datetime) -> Decision:
+    """Someone is on it: escalation stops; channels that track acknowledgement are told."""
+    if state.status != "open":
+        return Decision(state, note=f"already {state.status}")
+    new = replace(state, status="acknowledged")
+    slug = f"r{state.round}-acknowledge"
+    intents = tuple(Intent(t, "acknowledge", state.tier, now, slug) for t in _unique(notified)
+                    if t.channel in ACK_CHANNELS)
+    return Decision(new, intents, note="acknowledged: escalation stopped")
+
+
+def resolve(state: IncidentState, notified: Sequence[Target], now: datetime) -> Decision:
+    """Over: everyone who was told it started is told it ended (nobody else)."""
+    if state.status == "resolved":
+        return Decision(state, note="already resolved")
+    new = replace(state, status="resolved", resolved_at=now)
+    slug = f"r{state.round}-resolve"
+    return Decision(new, tuple(Intent(t, "resolve", state.tier, now, slug) for t in _unique(notified)),
+                    note="resolved")
 
 
 def _orphan(alert: SpikeAlert, now: datetime) -> IncidentState:
