@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from listeners.sources.base import Batch, Item
 from listeners.sources.pacing import Clock, Sleep, pace
 from stream.schema import Mention, format_time
 
@@ -442,3 +443,39 @@ def live(
                       per_minute=rate_per_second * 60)
     for _when, post in pace(events, clock, sleep):
         yield post
+
+
+class DemoSource:
+    """The generator as a listener source: live at `rate` posts a second, or the whole scenario at once."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        scenario: str,
+        seed: int,
+        rate_per_second: float,
+        now: Callable[[], datetime],
+        clock: Clock,
+        sleep: Sleep,
+        *,
+        paced: bool = True,
+        duration: timedelta | None = None,
+    ) -> None:
+        self.scenario, self.seed, self.rate = scenario, seed, rate_per_second
+        self.now, self.clock, self.sleep = now, clock, sleep
+        self.paced, self.duration = paced, duration
+        scenario_streams(scenario, 1.0, None, None)  # refuse an unknown scenario before the first post
+
+    def _posts(self) -> Iterator[dict[str, Any]]:
+        if self.paced:
+            return live(self.scenario, self.seed, self.rate, self.now, self.clock, self.sleep, self.duration)
+        events = generate(self.scenario, self.seed, self.now(), duration=self.duration,
+                          per_minute=self.rate * 60)
+        return (post for _when, post in events)
+
+    def batches(self, cursors: dict[str, str]) -> Iterator[Batch]:
+        # No cursor: a generated post has no history to resume, a restart simply starts a new run.
+        for post in self._posts():
+            item = Item(to_mention(post, with_truth=True), json.dumps(post, ensure_ascii=False))
+            yield Batch([item])

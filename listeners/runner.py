@@ -1,0 +1,410 @@
+"""`listening-center listen SOURCE`: match a source's posts against the brand rules and send them to Kafka.
+
+The per-item logic (`Listener.handle`) is plain code over an injected sink and clock: match the rules,
+drop what names no brand and what was already sent, dead-letter what the platform sent broken. `run`
+drives a source: after each batch it flushes the producer and only then stores the batch's cursors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from listeners.producer import Sink
+from listeners.sources.base import Batch, Item, Source, SourceOff, SourceState
+from stream.schema import DeadLetter, Mention, format_time
+
+if TYPE_CHECKING:
+    from infra.settings import Settings
+    from listeners.cursors import CursorStore
+
+log = logging.getLogger("listeners.runner")
+
+DEFAULT_RULES = Path(__file__).parent / "rules" / "default_rules.yaml"
+SOURCES = ("demo", "replay", "webhook", "rss", "mastodon", "bluesky", "reddit")
+Clock = Callable[[], datetime]
+
+
+class RuleMatchLike(Protocol):
+    brand: str
+    rule_id: str
+    competitor: bool
+    topics: tuple[str, ...]
+
+
+class RuleSetLike(Protocol):
+    def match(self, post: Any) -> Sequence[RuleMatchLike]: ...
+
+
+class RulesHolder:
+    """The current rule set; the reload thread swaps it whole, so a post sees one rule set, never a mix."""
+
+    def __init__(self, rules: RuleSetLike | None) -> None:
+        self.current = rules
+        self.version = 0
+
+    def swap(self, rules: RuleSetLike | None) -> None:
+        self.current = rules
+        self.version += 1
+
+
+class CombinedRules:
+    """Several named rule sets (as the console publishes them) matched as one."""
+
+    def __init__(self, sets: dict[str, RuleSetLike]) -> None:
+        self.sets = dict(sets)
+
+    def match(self, post: Any) -> list[RuleMatchLike]:
+        return [m for name in sorted(self.sets) for m in self.sets[name].match(post)]
+
+
+class Dedupe:
+    """Ids seen recently (bounded LRU): the same post through two sources, or a page re-read, is sent once."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def check_and_add(self, key: str) -> bool:
+        """True if `key` was already seen (and refreshes it); otherwise remembers it."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return False
+
+    def forget(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._seen.pop(key, None)
+
+
+def apply_rules(mention: Mention, rules: RuleSetLike) -> Mention | None:
+    """Fill brand, competitor, matched rules and topics; None when no brand rule matched.
+
+    Topic rules (a match carrying topics) only tag: a post about "lost luggage" that names no brand is
+    not a mention of anyone. When a post names an own brand and a competitor, it is the own brand's.
+    """
+    from listeners.rules.post import Post
+
+    post = Post(mention.text, author=mention.author_handle, lang=mention.lang, source=mention.platform)
+    matches = list(rules.match(post))
+    branded = [m for m in matches if m.brand and not m.topics]
+    if not branded:
+        return None
+    own = [m for m in branded if not m.competitor]
+    brand = (own or branded)[0].brand
+    mine = [m for m in matches if m.brand in (brand, "")]
+    return replace(
+        mention,
+        brand=brand,
+        competitor=not own,
+        matched_rules=sorted({m.rule_id for m in mine}),
+        topics=sorted({t for m in mine for t in m.topics}),
+    )
+
+
+@dataclass
+class Topics:
+    raw: str
+    dead: str
+
+
+class Listener:
+    """Turns a source's items into records on mentions.raw or mentions.deadletter, and counts them."""
+
+    def __init__(
+        self,
+        state: SourceState,
+        sink: Sink,
+        topics: Topics,
+        rules: RulesHolder | None,
+        clock: Clock,
+        dedupe: Dedupe | None = None,
+        flush_every: int = 500,
+    ) -> None:
+        self.state, self.sink, self.topics, self.rules, self.clock = state, sink, topics, rules, clock
+        self.dedupe = dedupe or Dedupe()
+        self.flush_every = flush_every
+        self._unflushed: list[str] = []  # ids sent but not yet acknowledged
+
+    def handle(self, item: Item) -> str:
+        """Send one item; returns what happened: sent | dead | no-brand | duplicate."""
+        now = format_time(self.clock())
+        if item.mention is None:
+            self._dead(item.original, item.error or "unreadable item", now)
+            return "dead"
+        mention: Mention | None = item.mention
+        if self.rules is not None and self.rules.current is not None:
+            mention = apply_rules(item.mention, self.rules.current)
+        elif not item.mention.brand:
+            mention = None  # without rules, only a brand the source itself named (demo, webhook) counts
+        if mention is None:
+            self.state.dropped += 1
+            return "no-brand"
+        if self.dedupe.check_and_add(mention.id):
+            self.state.dropped += 1
+            return "duplicate"
+        mention.ingested_at = now
+        self.sink.send(self.topics.raw, mention.id, mention.to_json())
+        self._unflushed.append(mention.id)
+        self.state.items += 1
+        if self.state.last_post_at is None or mention.created_at > self.state.last_post_at:
+            self.state.last_post_at = mention.created_at
+        return "sent"
+
+    def _dead(self, original: str, reason: str, now: str) -> None:
+        letter = DeadLetter(reason=reason, stage=f"listener:{self.state.source}", original=original,
+                            failed_at=now)
+        self.sink.send(self.topics.dead, None, letter.to_json())
+        self.state.dead += 1
+
+    def process(self, batch: Batch) -> bool:
+        """Handle a batch; True when everything sent so far is acknowledged (flushed).
+
+        A batch with cursors is always flushed, since its cursor may advance only past acknowledged
+        records; a batch without cursors (the demo) is flushed every `flush_every` records.
+        """
+        for item in batch.items:
+            self.handle(item)
+        if batch.quota_left is not None:
+            self.state.quota_left = batch.quota_left
+        if batch.cursors or len(self._unflushed) >= self.flush_every:
+            self.flush()
+            return True
+        return False
+
+    def flush(self) -> None:
+        try:
+            self.sink.flush()
+        except Exception:
+            # Not acknowledged: let a re-read of the same posts through the dedupe.
+            self.dedupe.forget(self._unflushed)
+            raise
+        finally:
+            self._unflushed = []
+
+
+def run(
+    source: Source,
+    listener: Listener,
+    store: CursorStore | None,
+    clock: Clock,
+    stop: threading.Event | None = None,
+    max_items: int | None = None,
+    state_every: timedelta = timedelta(seconds=5),
+) -> SourceState:
+    """Drive a source to its end (or `stop`, or `max_items` posts seen); cursors advance after acks."""
+    state = listener.state
+    cursors = store.load() if store else {}
+    last_report = clock()
+    state.status = "running"
+    seen = 0
+    try:
+        for batch in source.batches(cursors):
+            flushed = listener.process(batch)
+            seen += len(batch.items)
+            if batch.cursors and store is not None:
+                assert flushed
+                store.save(batch.cursors, clock())
+            if store is not None and clock() - last_report >= state_every:
+                store.save_state(state, clock())
+                last_report = clock()
+            if (stop is not None and stop.is_set()) or (max_items is not None and seen >= max_items):
+                break
+        listener.flush()
+        state.status = "stopped"
+    except Exception as exc:
+        state.status = "stopped"
+        state.last_error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if store is not None:
+            store.save_state(state, clock())
+    return state
+
+
+# ---------------------------------------------------------------------------------------------- I/O
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="listening-center listen", description="Run a listener source.")
+    p.add_argument("source", choices=SOURCES)
+    p.add_argument("--name", help="name for this listener's cursors and status (default: the source)")
+    p.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="rule file (YAML)")
+    p.add_argument("--no-rules", action="store_true",
+                   help="skip rule matching; keep only posts whose source names the brand (demo, webhook)")
+    p.add_argument("--no-live-rules", action="store_true", help="do not reload rules from listen.rules")
+    p.add_argument("--max-items", type=int, help="stop after this many posts")
+    demo = p.add_argument_group("demo")
+    demo.add_argument("--scenario", default="normal")
+    demo.add_argument("--seed", type=int, help="default: LC_DEMO_SEED")
+    demo.add_argument("--rate", type=float, help="posts per second (default: LC_DEMO_RATE)")
+    demo.add_argument("--duration", type=float, help="minutes (default: the scenario's length)")
+    demo.add_argument("--fast", action="store_true", help="emit the whole scenario at once, not paced")
+    demo.add_argument("--start", help="scenario start, ISO-8601 (default: now)")
+    demo.add_argument("--write-jsonl", type=Path, help="write the scenario as JSON lines for backtest, then exit")
+    return p
+
+
+def build_source(args: argparse.Namespace, settings: Settings) -> Source:
+    """The source named on the command line, configured from the settings; SourceOff if it cannot run."""
+    if args.source == "demo":
+        from listeners.sources.demo import DemoSource
+
+        start = datetime.fromisoformat(args.start) if args.start else None
+        return DemoSource(
+            args.scenario,
+            args.seed if args.seed is not None else settings.demo_seed,
+            args.rate if args.rate is not None else settings.demo_rate,
+            (lambda: start) if start else _utcnow,
+            time.monotonic,
+            time.sleep,
+            paced=not args.fast,
+            duration=timedelta(minutes=args.duration) if args.duration else None,
+        )
+    raise SourceOff(f"source {args.source!r} is not available in this build yet")
+
+
+def _load_rules(args: argparse.Namespace) -> RulesHolder | None:
+    if args.no_rules:
+        return None
+    from listeners.rules import load_rules
+
+    return RulesHolder(load_rules(args.rules))
+
+
+def watch_rules(settings: Settings, holder: RulesHolder, stop: threading.Event,
+                parse: Callable[[bytes], RuleSetLike] | None = None, poll_seconds: float = 0.5) -> None:
+    """Follow the compacted listen.rules topic (key: rule set name) from its start, swapping rules live.
+
+    Runs in a background thread. Once the topic holds rule sets they are the truth (the console publishes
+    every set it stores); the rule file only serves while the topic is empty. A record that does not parse
+    is logged and skipped: the listener keeps the rules it has rather than matching nothing.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    if parse is None:
+        from listeners.rules import ruleset_from_dict
+
+        def parse(value: bytes) -> RuleSetLike:
+            return ruleset_from_dict(json.loads(value))  # type: ignore[no-any-return]
+
+    topic = settings.topic("listen.rules")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                             enable_auto_commit=False, client_id="listener-rules")
+    try:
+        partitions = None
+        while not stop.is_set() and not partitions:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                stop.wait(2.0)  # the topic is created by `topics`; until then, the file's rules hold
+        if not partitions:
+            return
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        fallback = holder.current
+        sets: dict[str, RuleSetLike] = {}
+        while not stop.is_set():
+            changed = False
+            for records in consumer.poll(timeout_ms=int(poll_seconds * 1000)).values():
+                for record in records:
+                    name = record.key.decode("utf-8", "replace") if record.key else ""
+                    if record.value is None:
+                        changed = sets.pop(name, None) is not None or changed
+                        continue
+                    try:
+                        sets[name] = parse(record.value)
+                    except Exception as exc:
+                        log.warning("ignoring unreadable rule set %r at offset %s: %s", name, record.offset, exc)
+                        continue
+                    changed = True
+            if changed:
+                holder.swap(CombinedRules(sets) if sets else fallback)
+                log.info("rules reloaded from %s: %s", topic, ", ".join(sorted(sets)) or "(rule file)")
+    finally:
+        consumer.close()
+
+
+def _start_rules_watch(settings: Settings, holder: RulesHolder, stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=watch_rules, args=(settings, holder, stop), daemon=True,
+                              name="rules-watch")
+    thread.start()
+    return thread
+
+
+def main(argv: list[str]) -> int:
+    from infra.settings import Settings
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is a line per connection
+    settings = Settings.from_env()
+    name = args.name or args.source
+
+    if args.source == "demo" and args.write_jsonl:
+        from listeners.sources import demo
+
+        start = datetime.fromisoformat(args.start) if args.start else _utcnow()
+        options: dict[str, Any] = {}
+        if args.duration:
+            options["duration"] = timedelta(minutes=args.duration)
+        count = demo.write_jsonl(args.write_jsonl, args.scenario,
+                                 args.seed if args.seed is not None else settings.demo_seed, start, **options)
+        print(json.dumps({"written": count, "path": str(args.write_jsonl)}))
+        return 0
+
+    from infra.db import make_engine, migrate, session_factory
+    from listeners.cursors import CursorStore
+
+    engine = make_engine(settings.db_url)  # before migrating: it creates a SQLite file's folder
+    migrate(settings.db_url)
+    store = CursorStore(session_factory(engine), name)
+    state = SourceState(name)
+    try:
+        source = build_source(args, settings)
+    except SourceOff as exc:
+        state.status, state.last_error = "off", str(exc)
+        store.save_state(state, _utcnow())
+        print(f"listener {name} is off: {exc}", file=sys.stderr)
+        return 0
+
+    try:
+        rules = _load_rules(args)
+    except (OSError, ValueError) as exc:
+        print(f"listener {name}: cannot load rules from {args.rules}: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    if rules is not None and not args.no_live_rules:
+        _start_rules_watch(settings, rules, stop)
+
+    from listeners.producer import KafkaSink
+
+    sink = KafkaSink(settings.kafka_bootstrap, client_id=f"listener-{name}")
+    listener = Listener(state, sink, Topics(settings.topic("mentions.raw"), settings.topic("mentions.deadletter")),
+                        rules, _utcnow)
+    try:
+        run(source, listener, store, _utcnow, stop, args.max_items)
+    except KeyboardInterrupt:
+        listener.flush()
+    finally:
+        stop.set()
+        sink.close()
+    print(json.dumps({"source": name, "sent": state.items, "dead": state.dead, "dropped": state.dropped}))
+    return 0
