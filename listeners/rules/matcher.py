@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from listeners.rules.nodes import And, Element, Field, Near, Node, Not, Or, Text
+from listeners.rules.nodes import And, Element, Field, Node, Not, Or, Text
 from listeners.rules.post import Key, TokenizedPost
 
 Span = tuple[int, int]  # first and last token position, inclusive
@@ -104,7 +104,7 @@ class AndMatcher:
         self.children = sorted(children, key=lambda c: 0 if isinstance(c, TextMatcher) and c.key else 1)
 
     def test(self, post: TokenizedPost) -> bool:
-        for child in self.children:
+        for child in self.children:  # noqa: SIM110 - a plain loop is faster than all() on the hot path
             if not child.test(post):
                 return False
         return True
@@ -130,7 +130,7 @@ class OrMatcher:
         self.children = children
 
     def test(self, post: TokenizedPost) -> bool:
-        for child in self.children:
+        for child in self.children:  # noqa: SIM110 - a plain loop is faster than any() on the hot path
             if child.test(post):
                 return True
         return False
