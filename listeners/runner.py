@@ -36,10 +36,14 @@ Clock = Callable[[], datetime]
 
 
 class RuleMatchLike(Protocol):
-    brand: str
-    rule_id: str
-    competitor: bool
-    topics: tuple[str, ...]
+    @property
+    def brand(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def competitor(self) -> bool: ...
+    @property
+    def topics(self) -> tuple[str, ...]: ...
 
 
 class RuleSetLike(Protocol):
@@ -93,19 +97,18 @@ class Dedupe:
 def apply_rules(mention: Mention, rules: RuleSetLike) -> Mention | None:
     """Fill brand, competitor, matched rules and topics; None when no brand rule matched.
 
-    Topic rules (a match carrying topics) only tag: a post about "lost luggage" that names no brand is
-    not a mention of anyone. When a post names an own brand and a competitor, it is the own brand's.
+    Every match is a brand's (own or competitor) rule, carrying the brand's topics that also matched. A
+    post that names an own brand and a competitor is the own brand's mention.
     """
-    from listeners.rules.post import Post
+    from listeners.rules import Post
 
     post = Post(mention.text, author=mention.author_handle, lang=mention.lang, source=mention.platform)
-    matches = list(rules.match(post))
-    branded = [m for m in matches if m.brand and not m.topics]
-    if not branded:
+    matches = [m for m in rules.match(post) if m.brand]
+    if not matches:
         return None
-    own = [m for m in branded if not m.competitor]
-    brand = (own or branded)[0].brand
-    mine = [m for m in matches if m.brand in (brand, "")]
+    own = [m for m in matches if not m.competitor]
+    brand = (own or matches)[0].brand
+    mine = [m for m in matches if m.brand == brand]
     return replace(
         mention,
         brand=brand,
@@ -303,7 +306,7 @@ def watch_rules(settings: Settings, holder: RulesHolder, stop: threading.Event,
         from listeners.rules import ruleset_from_dict
 
         def parse(value: bytes) -> RuleSetLike:
-            return ruleset_from_dict(json.loads(value))  # type: ignore[no-any-return]
+            return ruleset_from_dict(json.loads(value))
 
     topic = settings.topic("listen.rules")
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,

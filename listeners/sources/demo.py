@@ -25,7 +25,8 @@ from stream.schema import Mention, format_time
 
 PLATFORM = "demo"
 SCENARIOS = ("normal", "incident", "competitor_outage", "praise_burst")
-COMPLAINT_TOPICS = ("delays", "cancellations", "baggage", "refunds", "staff", "website")
+# Named as in the default rule set's topics, so a rule-matched demo post carries the topic it was written for.
+COMPLAINT_TOPICS = ("delays", "cancellations", "baggage", "refunds", "staff", "booking")
 KINDS = ("complaint", "question", "praise", "neutral")
 KIND_WEIGHTS = (0.38, 0.24, 0.28, 0.1)
 
@@ -38,15 +39,16 @@ class Brand:
     flight_prefix: str
     competitor: bool
     share: float  # of background volume
+    complaint_topics: tuple[str, ...] = ()  # empty: every complaint topic
 
 
 BRANDS: tuple[Brand, ...] = (
     Brand("skyway", "@SkywayAir", ("Skyway Airlines", "Skyway Air", "#SkywayAir"), "SK", False, 0.45),
     Brand("skyway-vacations", "@SkywayVacations", ("Skyway Vacations", "#SkywayVacations"), "SK", False,
-          0.12),
+          0.12, ("booking", "refunds", "staff")),
     Brand("northwind", "@NorthwindAir", ("Northwind Air", "Northwind Airlines", "#NorthwindAir"), "NW", True,
           0.27),
-    Brand("bluejet", "@BlueJet", ("BlueJet", "Blue Jet airways", "#BlueJet"), "BJ", True, 0.16),
+    Brand("bluejet", "@BlueJet", ("BlueJet", "BlueJet Airways", "#BlueJet"), "BJ", True, 0.16),
 )
 BRAND_BY_KEY = {b.key: b for b in BRANDS}
 
@@ -78,7 +80,7 @@ COMPLAINTS: dict[str, tuple[str, ...]] = {
         "{b} my bag never came off the belt at {a}. Claim filed {d} days ago, no reply",
         "Checked bag arrived soaked and ripped. {b} who pays for this?{e}",
         "{b} where is my suitcase?? tracking says {a} since Tuesday{e}",
-        "Damaged stroller and a lost car seat from {b} flight {f}{e}",
+        "Damaged stroller and a lost bag from {b} flight {f}{e}",
     ),
     "refunds": (
         "{b} still waiting on my refund for {f}, it's been {d} weeks{e}",
@@ -90,16 +92,17 @@ COMPLAINTS: dict[str, tuple[str, ...]] = {
     "staff": (
         "The gate agent at {a} was incredibly rude to an elderly passenger. {b} do better{e}",
         "{b} flight attendant on {f} yelled at my kid for crying{e}",
-        "{b} customer service hung up on me twice today{e}",
-        "Nobody at the {b} counter in {a} knew anything and they just shrugged{e}",
+        "{b} customer service agent hung up on me twice today{e}",
+        "Nobody on the {b} staff in {a} knew anything and they just shrugged{e}",
         "Crew on {f} ignored the call button for an hour. {b}{e}",
     ),
-    "website": (
-        "{b} website keeps crashing at checkout, tried {h} times{e}",
+    "booking": (
+        "{b} booking website keeps crashing at checkout, tried {h} times{e}",
         "{b} app logged me out mid-booking and now the fare went up{e}",
         "Can't check in online, {b} site says error 500{e}",
-        "{b} your booking website charged my card but shows no reservation{e}",
-        "The {b} app won't load my boarding pass at the gate in {a}{e}",
+        "{b} your website charged my card but shows no reservation{e}",
+        "The {b} app won't let me check in or pick a seat{e}",
+        "{b} double booked our resort in {a2}, we arrived to no reservation{e}",
     ),
 }
 QUESTIONS = (
@@ -320,7 +323,7 @@ class _Writer:
             text = self._fill(rng.choice(FOREIGN[(what, lang)]), brand, emoji=mood)
             topic = next((t for word, t in FOREIGN_TOPIC.items() if word in text), None)
         elif what == "complaint":
-            topic = topic or rng.choice(COMPLAINT_TOPICS)
+            topic = topic or rng.choice(brand.complaint_topics or COMPLAINT_TOPICS)
             text = self._fill(rng.choice(COMPLAINTS[topic]), brand)
             lang = "en"
         elif what == "praise":
