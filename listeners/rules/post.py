@@ -33,35 +33,35 @@ class TokenizedPost:
     so the term `skywayair` finds "#SkywayAir" and "@SkywayAir" while `#skywayair` finds only the tag.
     """
 
-    __slots__ = ("_sorted", "author", "keys_at", "lang", "positions", "source")
+    __slots__ = ("_keys_at", "_sorted", "author", "lang", "positions", "source", "tokens")
 
     def __init__(self, post: Post) -> None:
-        self.author = normalise_handle(post.author)
-        self.lang = normalise_lang(post.lang)
-        self.source = normalise(post.source.strip())
-        self.positions: dict[Key, list[int]] = {}
-        self.keys_at: list[tuple[Key, ...]] = []
+        self.author = normalise_handle(post.author) if post.author else ""
+        self.lang = normalise_lang(post.lang) if post.lang else ""
+        self.source = normalise(post.source.strip()) if post.source else ""
+        self.tokens = tokenise(normalise(post.text))
+        self._keys_at: list[tuple[Key, ...]] | None = None
         self._sorted: dict[str, list[str]] = {}
-        for i, (kind, text) in enumerate(tokenise(normalise(post.text))):
-            keys: tuple[Key, ...]
-            if kind == WORD:
-                keys = ((WORD, text),)
-            elif kind == HASHTAG:
-                keys = ((HASHTAG, text), (WORD, text))
-            else:
-                local = text.split("@", 1)[0]
-                keys = ((HANDLE, text), (WORD, local)) if local == text else (
-                    (HANDLE, text), (HANDLE, local), (WORD, local))
-            self.keys_at.append(keys)
-            for key in keys:
-                found = self.positions.get(key)
+        positions: dict[Key, list[int]] = {}
+        get = positions.get
+        for i, token in enumerate(self.tokens):
+            for key in (token,) if token[0] == WORD else _keys(token):
+                found = get(key)
                 if found is None:
-                    self.positions[key] = [i]
+                    positions[key] = [i]
                 else:
                     found.append(i)
+        self.positions = positions
+
+    @property
+    def keys_at(self) -> list[tuple[Key, ...]]:
+        """The keys at each position; only phrases need them, so they are built on first use."""
+        if self._keys_at is None:
+            self._keys_at = [(t,) if t[0] == WORD else _keys(t) for t in self.tokens]
+        return self._keys_at
 
     def __len__(self) -> int:
-        return len(self.keys_at)
+        return len(self.tokens)
 
     def _texts(self, kind: str) -> list[str]:
         texts = self._sorted.get(kind)
@@ -84,3 +84,11 @@ class TokenizedPost:
         texts = self._texts(kind)
         i = bisect_left(texts, prefix)
         return i < len(texts) and texts[i].startswith(prefix)
+
+
+def _keys(token: Key) -> tuple[Key, ...]:
+    kind, text = token
+    if kind == HASHTAG:
+        return token, (WORD, text)
+    local = text.split("@", 1)[0]
+    return (token, (WORD, local)) if local == text else (token, (HANDLE, local), (WORD, local))

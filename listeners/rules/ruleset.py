@@ -101,6 +101,7 @@ class RuleSet:
         self._targets: list[_Target] = []
         self._always: set[int] = set()  # rules with no anchor word: tested on every post
         self._index: dict[Key, list[int]] = {}
+        self._slots: list[tuple[int, Rule, CompiledRule]] = []  # slot -> (target index, rule, compiled)
         self._build()
 
     # -- building ---------------------------------------------------------------------------------------
@@ -152,7 +153,8 @@ class RuleSet:
         slots: list[tuple[int, Rule, CompiledRule]] = []
         for rule in rules:
             compiled = self._compiled[rule.query]
-            slot = sum(len(t.rules) for t in self._targets) + len(slots)
+            slot = len(self._slots)
+            self._slots.append((len(self._targets), rule, compiled))
             if compiled.anchors is None:
                 self._always.add(slot)
             else:
@@ -170,16 +172,18 @@ class RuleSet:
             slots = index.get(key)
             if slots:
                 candidates.update(slots)
-        if not candidates:
-            return []
+        hits: dict[int, list[tuple[Rule, CompiledRule]]] = {}
+        for slot in sorted(candidates):  # sorted: matches come out in file order
+            target, rule, compiled = self._slots[slot]
+            if compiled.test(tokens):
+                hits.setdefault(target, []).append((rule, compiled))
         found: list[RuleMatch] = []
-        for target in self._targets:
-            hits = [(rule, c) for slot, rule, c in target.rules if slot in candidates and c.test(tokens)]
-            if not hits or any(x.test(tokens) for x in target.exclude):
+        for target_index, matched in hits.items():
+            t = self._targets[target_index]
+            if any(x.test(tokens) for x in t.exclude):
                 continue
-            topics = tuple(name for name, rules in target.topics if any(r.test(tokens) for r in rules))
-            found += [RuleMatch(target.name, rule.id, target.competitor, topics, c.terms(tokens))
-                      for rule, c in hits]
+            topics = tuple(name for name, rules in t.topics if any(r.test(tokens) for r in rules))
+            found += [RuleMatch(t.name, rule.id, t.competitor, topics, c.terms(tokens)) for rule, c in matched]
         return found
 
     def compiled(self, query: str) -> CompiledRule:
