@@ -1,0 +1,126 @@
+"""`listening-center up | run | down`: the whole product on one machine.
+
+`up` starts the local engines (unless the settings point at a cluster), creates topics, migrates the
+database, then starts every component as a background process with its pid and log under the runtime
+folder. `run` does the same and stays in the foreground: Ctrl-C stops everything it started. `down` stops
+every process `up` started, engines last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from infra.engines.local import EngineError, Paths, running_pid, spawn, start, stop, stop_all
+from infra.settings import Settings
+from infra.topics import ensure_topics
+
+# name -> the `listening-center` subcommand that runs it. Order matters: consumers before producers, so
+# the demo's first mentions are processed the moment they arrive.
+COMPONENTS: dict[str, list[str]] = {
+    "worker": ["worker"],
+    "indexer": ["indexer"],
+    "alerter": ["alerter"],
+    "web": ["web"],
+    "listener-demo": ["listen", "demo"],
+}
+
+
+def _cli() -> str:
+    return os.path.join(os.path.dirname(sys.executable), "listening-center")
+
+
+def say(msg: str) -> None:
+    print(f"[listening-center] {msg}", flush=True)
+
+
+def ensure_admin(settings: Settings) -> None:
+    """The first admin: from LC_ADMIN_PASSWORD, or a generated password printed once."""
+    from web.users_cli import ensure_first_admin
+
+    password = ensure_first_admin(settings)
+    if password:
+        say(f"created the first console account: admin / {password}  (shown once; change it after logging in)")
+
+
+def up(settings: Settings, components: list[str] | None = None) -> None:
+    start(settings)
+    created = ensure_topics(settings)
+    if created:
+        say(f"created topics: {', '.join(created)}")
+    from infra.db import migrate
+
+    migrate(settings.db_url)
+    ensure_admin(settings)
+    paths = Paths.of(settings)
+    for name in components or list(COMPONENTS):
+        if running_pid(paths, name):
+            say(f"{name} already running")
+            continue
+        spawn(paths, name, [_cli(), *COMPONENTS[name]], env=dict(os.environ))
+        say(f"started {name} (log: {paths.logs / (name + '.out')})")
+    say(f"console: {settings.console_url}")
+
+
+def down(settings: Settings) -> list[str]:
+    paths = Paths.of(settings)
+    stopped = [name for name in reversed(list(COMPONENTS)) if stop(paths, name)]
+    return stopped + stop_all(settings)
+
+
+def up_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="listening-center up", description=__doc__)
+    parser.add_argument("components", nargs="*", help=f"default: all of {', '.join(COMPONENTS)}")
+    args = parser.parse_args(argv)
+    unknown = set(args.components) - set(COMPONENTS)
+    if unknown:
+        parser.error(f"unknown components: {', '.join(sorted(unknown))}")
+    settings = Settings.from_env()
+    try:
+        up(settings, args.components or None)
+    except EngineError as exc:
+        print(f"listening-center: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def down_main(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="listening-center down", description=__doc__).parse_args(argv)
+    stopped = down(Settings.from_env())
+    say("stopped: " + (", ".join(stopped) or "nothing was running"))
+    return 0
+
+
+def run_main(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="listening-center run", description=__doc__).parse_args(argv)
+    settings = Settings.from_env()
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        up(settings)
+    except EngineError as exc:
+        print(f"listening-center: {exc}", file=sys.stderr)
+        down(settings)
+        return 1
+    say("running; press Ctrl-C to stop everything")
+    paths = Paths.of(settings)
+    reported: set[str] = set()
+    while not stopping:
+        for name in COMPONENTS:
+            if name not in reported and not running_pid(paths, name):
+                say(f"{name} exited; see {paths.logs / (name + '.out')}")
+                reported.add(name)
+        time.sleep(1)
+    say("stopping...")
+    stopped = down(settings)
+    say("stopped: " + ", ".join(stopped))
+    return 0

@@ -1,0 +1,20 @@
+"""Build dead-letter messages: the reason, the stage, and the original bytes kept intact."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from stream.schema import DeadLetter, format_time
+
+
+def dead_letter(reason: str, stage: str, original: bytes, now: datetime, topic: str | None = None,
+                partition: int | None = None, offset: int | None = None) -> DeadLetter:
+    try:
+        text, encoding = original.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        # Binary input is kept exactly (base64), so an operator can replay it after a fix.
+        text, encoding = base64.b64encode(original).decode("ascii"), "base64"
+    return DeadLetter(reason=reason, stage=stage, original=text, failed_at=format_time(now),
+                      original_encoding=encoding, source_topic=topic, source_partition=partition,
+                      source_offset=offset)

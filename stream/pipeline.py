@@ -1,0 +1,90 @@
+"""The per-mention step of the stream, as one plain function: validate, score, enrich.
+
+The faust agent only decodes, calls this, and sends what it returns, so every rule here is tested
+without Kafka.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from stream.deadletter import dead_letter
+from stream.identity import IdentityTable
+from stream.schema import DeadLetter, Mention, Priority, SchemaError, ScoredMention, Sentiment, format_time
+
+MAX_RAW_BYTES = 64 * 1024  # a mention is a post: anything bigger is broken or hostile
+
+
+class Judgement(Protocol):
+    sentiment: Sentiment
+    categories: list[str]
+    intent: str
+    priority: Priority
+    lexicon_version: str
+
+
+class ScorerLike(Protocol):
+    def score(self, text: str, *, followers: int | None = None, linked: bool = False, tier: str | None = None,
+              repeat_complaints: int = 0, waited_seconds: float = 0.0) -> Judgement: ...
+
+
+class RepeatCounter:
+    """Complaints per author, bounded (least recently seen authors are forgotten first)."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._counts: OrderedDict[str, int] = OrderedDict()
+
+    def count(self, author: str) -> int:
+        return self._counts.get(author, 0)
+
+    def add(self, author: str) -> None:
+        self._counts[author] = self._counts.pop(author, 0) + 1
+        if len(self._counts) > self.capacity:
+            self._counts.popitem(last=False)
+
+
+@dataclass
+class Step:
+    scorer: ScorerLike
+    identities: IdentityTable
+    clock: Callable[[], datetime]
+    repeats: RepeatCounter
+
+    def __call__(self, raw: bytes | None, topic: str, partition: int, offset: int) -> ScoredMention | DeadLetter:
+        now = self.clock()
+        if raw is None:
+            return dead_letter("empty message (null value)", "worker", b"", now, topic, partition, offset)
+        if len(raw) > MAX_RAW_BYTES:
+            return dead_letter(f"message of {len(raw)} bytes, more than {MAX_RAW_BYTES}", "worker",
+                               raw[:MAX_RAW_BYTES], now, topic, partition, offset)
+        try:
+            mention = Mention.from_json(raw)
+        except SchemaError as exc:
+            return dead_letter(str(exc), "worker", raw, now, topic, partition, offset)
+        link = self.identities.lookup(mention.platform, mention.author_handle)
+        author_key = f"{mention.platform}:{mention.author_handle.lower()}"
+        judgement = self.scorer.score(
+            mention.text,
+            followers=mention.author_followers,
+            linked=link is not None,
+            tier=link.tier if link else None,
+            repeat_complaints=self.repeats.count(author_key),
+        )
+        if judgement.intent == "complaint":
+            self.repeats.add(author_key)
+        return ScoredMention(
+            mention=mention,
+            sentiment=judgement.sentiment,
+            lexicon_version=judgement.lexicon_version,
+            scored_at=format_time(now),
+            categories=list(judgement.categories),
+            intent=judgement.intent,
+            priority=judgement.priority,
+            linked=link is not None,
+            tier=link.tier if link else None,
+        )

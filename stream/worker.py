@@ -1,0 +1,181 @@
+"""The stream worker: faust-streaming agents around the pure steps in stream/pipeline.py and stream/spikes.
+
+Delivery: at-least-once. faust acks an event when the agent has finished with it, and before it commits
+offsets it flushes the producer (faust/transport/consumer.py `_commit_tps`), so a scored mention is in Kafka
+before its raw offset is committed. A crash replays the uncommitted tail; the indexer's `_id` = mention id
+and the alerts' dedupe keys make the replay harmless.
+
+Agents:
+- `score_mentions`: mentions.raw -> validate/score/enrich -> mentions.scored (key: brand) or mentions.deadletter.
+- `detect_spikes`: mentions.scored (co-partitioned by brand) -> spike detector per brand, state in a faust
+  table so it survives a restart; a timer closes buckets and sends alerts to alerts.spikes.
+- `identity_reader`: a group-less reader of the compacted identity.links (every worker needs every link).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from infra.settings import Settings
+from stream.identity import IdentityTable
+from stream.pipeline import RepeatCounter, Step
+from stream.schema import DeadLetter, SchemaError, ScoredMention, parse_time
+
+log = logging.getLogger("lc.worker")
+
+TICK_SECONDS = 5.0
+PERSIST_SECONDS = 10.0
+LATENESS = timedelta(seconds=20)  # mentions can reach the worker this late and still count in their bucket
+
+
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(settings: Settings) -> faust.App:
+    datadir = settings.runtime_dir / "faust" / (settings.topic_prefix or "default")
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{settings.topic_prefix}listening-center",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        topic_partitions=4,
+        topic_replication_factor=1,
+        producer_acks=-1,
+        web_enabled=False,
+        datadir=str(datadir),
+        broker_commit_every=500,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+    )
+    raw_topic = app.topic(settings.topic("mentions.raw"), value_serializer="raw", key_serializer="raw")
+    scored_topic = app.topic(settings.topic("mentions.scored"), value_serializer="raw", key_serializer="raw")
+    dead_topic = app.topic(settings.topic("mentions.deadletter"), value_serializer="raw", key_serializer="raw")
+    alerts_topic = app.topic(settings.topic("alerts.spikes"), value_serializer="raw", key_serializer="raw")
+
+    from stream.scoring import Scorer
+
+    identities = IdentityTable()
+    step = Step(scorer=Scorer(), identities=identities, clock=clock, repeats=RepeatCounter())
+    state: dict[str, Any] = {"scored": 0, "dead": 0, "links": 0, "alerts": 0}
+
+    @app.agent(raw_topic)
+    async def score_mentions(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            msg = event.message
+            result = step(event.value, msg.topic, msg.partition, msg.offset)
+            if isinstance(result, DeadLetter):
+                state["dead"] += 1
+                await dead_topic.send(key=msg.key, value=result.to_json())
+            else:
+                state["scored"] += 1
+                await scored_topic.send(key=(result.mention.brand or "-").encode(), value=result.to_json())
+
+    @app.task
+    async def identity_reader() -> None:
+        # A group-less consumer from the beginning: a GlobalTable by hand, because every worker must see
+        # every link, and the compacted topic *is* the table.
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            topic = settings.topic("identity.links")
+            parts = consumer.partitions_for_topic(topic) or set()
+            if not parts:
+                await consumer.force_metadata_update()
+                parts = consumer.partitions_for_topic(topic) or {0}
+            consumer.assign([TopicPartition(topic, p) for p in parts])
+            await consumer.seek_to_beginning()
+            async for rec in consumer:
+                error = identities.apply(rec.key, rec.value)
+                state["links"] = len(identities)
+                if error:
+                    log.warning("identity.links offset %s: %s", rec.offset, error)
+        finally:
+            await consumer.stop()
+
+    _add_spike_agents(app, settings, scored_topic, alerts_topic, state)
+
+    @app.timer(interval=30.0)
+    async def report() -> None:
+        log.info("worker: %s", state)
+
+    app.conf.lc_state = state  # type: ignore[attr-defined]
+    return app
+
+
+def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.TopicT,
+                      alerts_topic: faust.TopicT, state: dict[str, Any]) -> None:
+    try:
+        from stream.spikes import DetectorConfig, SpikeDetector
+    except ImportError:  # TEMPORARY until the detector lands
+        log.error("spike detection unavailable: stream.spikes is missing")
+        return
+
+    table = app.Table("spike-state", default=None, partitions=4)
+    detectors: dict[str, SpikeDetector] = {}
+    persisted: dict[str, float] = {}
+
+    def detector_for(brand: str) -> SpikeDetector:
+        det = detectors.get(brand)
+        if det is None:
+            saved = table.get(brand)
+            det = SpikeDetector.from_dict(saved, clock=clock) if saved else SpikeDetector(DetectorConfig(), clock=clock)
+            detectors[brand] = det
+        return det
+
+    @app.agent(scored_topic)
+    async def detect_spikes(stream: faust.StreamT[bytes]) -> None:
+        async for value in stream:
+            try:
+                scored = ScoredMention.from_json(value)
+            except SchemaError as exc:  # the indexer dead-letters it; here it only does not count
+                log.debug("spike agent skips an invalid scored mention: %s", exc)
+                continue
+            m = scored.mention
+            if not m.brand:
+                continue
+            det = detector_for(m.brand)
+            at = parse_time(m.created_at)
+            negative = scored.sentiment.label == "negative"
+            det.observe((m.brand, None), at, negative, m.id, m.text)
+            for category in scored.categories:
+                det.observe((m.brand, category), at, negative, m.id, m.text)
+            now = time.monotonic()
+            if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
+                table[m.brand] = det.to_dict()  # changelogged: the detector survives a restart
+                persisted[m.brand] = now
+
+    @app.timer(interval=TICK_SECONDS)
+    async def tick() -> None:
+        now = clock() - LATENESS
+        for brand, det in list(detectors.items()):
+            for alert in det.tick(now):
+                state["alerts"] += 1
+                await alerts_topic.send(key=alert.dedupe_key.encode(), value=alert.to_json())
+                log.info("spike alert %s %s %s observed=%s expected=%.1f", alert.status, brand, alert.category,
+                         alert.observed, alert.expected)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="listening-center worker", description=__doc__)
+    parser.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = build_app(settings)
+    # faust's own CLI runs the worker (signal handling, graceful rebalance); we pass it the built app.
+    sys.argv = ["listening-center-worker", "worker", "--loglevel", args.loglevel, "--without-web"]
+    os.environ.setdefault("F_DATADIR", str(settings.runtime_dir / "faust"))
+    app.main()
+    return 0
+
