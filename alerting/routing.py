@@ -275,7 +275,10 @@ class Router:
     skipped: set[str] = field(default_factory=set)  # channels named by a route but not configured
 
     def _targets(self, policy: str, tier: int) -> list[Target]:
-        targets = list(self.config.policies[policy][tier].targets)
+        tiers = self.config.policies.get(policy, ())  # a policy removed from the file reaches nobody
+        if tier >= len(tiers):
+            return []
+        targets = list(tiers[tier].targets)
         if self.available is None:
             return targets
         self.skipped.update(t.channel for t in targets if t.channel not in self.available)
