@@ -15,6 +15,10 @@ from tests.conftest import Processes, settings_env, wait_for
 
 pytestmark = pytest.mark.integration
 
+# 20 minutes of the incident scenario at 30 posts a minute, all at once.
+DEMO = ("listen", "demo", "--fast", "--scenario", "incident", "--seed", "5", "--rate", "0.5", "--duration", "20",
+        "--start", "2026-03-02T12:00:00+00:00", "--no-live-rules")
+
 
 def read_all(settings: Settings, topic: str, idle_ms: int = 1500) -> list[tuple[bytes | None, bytes]]:
     consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap,
@@ -36,8 +40,7 @@ def follow(settings: Settings, topic: str) -> Iterator[Mention]:
 
 
 def test_demo_scenario_lands_on_mentions_raw_keyed_by_id(lc: Settings, processes: Processes) -> None:
-    proc = processes.start("listen", "listen", "demo", "--fast", "--scenario", "incident", "--seed", "5",
-                           "--rate", "0.5", "--duration", "20", "--start", "2026-03-02T12:00:00+00:00", "--no-live-rules")
+    proc = processes.start("listen", *DEMO)
     assert proc.wait(60) == 0, processes.log("listen")
     summary = json.loads(processes.log("listen").strip().splitlines()[-1])
     records = read_all(lc, "mentions.raw")
@@ -49,8 +52,7 @@ def test_demo_scenario_lands_on_mentions_raw_keyed_by_id(lc: Settings, processes
     assert summary["dropped"] > 0  # the off-topic "skyway bridge" posts never reach Kafka
 
     # Same seed and start: the same ids, so a replayed demo is idempotent downstream.
-    again = processes.start("again", "listen", "demo", "--fast", "--scenario", "incident", "--seed", "5",
-                            "--rate", "0.5", "--duration", "20", "--start", "2026-03-02T12:00:00+00:00", "--no-live-rules")
+    again = processes.start("again", *DEMO)
     assert again.wait(60) == 0
     ids = [k for k, _v in read_all(lc, "mentions.raw")]
     assert len(set(ids)) == len(records)
