@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from stream.scoring.keywords import KeywordIndex
+
 DEFAULT_LEXICON = "care_lexicon.yaml"
 
 
@@ -37,7 +39,6 @@ class Phrase:
 class UrgencyRule:
     reason: str
     points: int
-    pattern: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,13 @@ class CareLexicon:
     version: str
     words: dict[str, CareWord]
     phrases: tuple[Phrase, ...]
-    # All phrases in one alternation, one named group per phrase: one scan of the text finds them all.
-    phrase_scan: re.Pattern[str]
+    phrase_triggers: KeywordIndex  # group = index into `phrases`: only triggered phrases are matched
     polite: frozenset[str]
     gratitude: re.Pattern[str]
-    sarcasm: re.Pattern[str]
+    sarcasm: tuple[re.Pattern[str], ...]
+    sarcasm_triggers: KeywordIndex  # group = index into `sarcasm`
     urgency: tuple[UrgencyRule, ...]
+    urgency_terms: KeywordIndex  # group = index into `urgency`
 
 
 def bounded(pattern: str) -> str:
@@ -82,27 +84,48 @@ def parse_lexicon(data: Any) -> CareLexicon:
         except (TypeError, KeyError, ValueError) as exc:
             raise LexiconError(f"words.{word}: needs a numeric `valence`") from exc
     phrases: list[Phrase] = []
+    triggers: list[tuple[int, list[str]]] = []
     for i, entry in enumerate(data.get("phrases") or []):
         try:
             pattern, valence = str(entry["pattern"]), float(entry["valence"])
         except (TypeError, KeyError, ValueError) as exc:
             raise LexiconError(f"phrases[{i}]: needs `pattern` and a numeric `valence`") from exc
         phrases.append(Phrase(_compile(pattern, f"phrases[{i}]"), valence, bool(entry.get("fact", False))))
-    scan = "|".join(f"(?P<p{i}>{p.pattern.pattern})" for i, p in enumerate(phrases)) or r"(?!x)x"
-    urgency = tuple(
-        UrgencyRule(str(u["reason"]), int(u["points"]), _compile(str(u["pattern"]), f"urgency[{i}]"))
-        for i, u in enumerate(data.get("urgency") or [])
-    )
+        triggers.append((i, _terms(entry, "triggers", f"phrases[{i}]")))
+    sarcasm: list[re.Pattern[str]] = []
+    sarcasm_triggers: list[tuple[int, list[str]]] = []
+    for i, entry in enumerate(data.get("sarcasm") or []):
+        if not isinstance(entry, dict) or "pattern" not in entry:
+            raise LexiconError(f"sarcasm[{i}]: needs `pattern` and `triggers`")
+        sarcasm.append(_compile(str(entry["pattern"]), f"sarcasm[{i}]"))
+        sarcasm_triggers.append((i, _terms(entry, "triggers", f"sarcasm[{i}]")))
+    urgency: list[UrgencyRule] = []
+    urgency_terms: list[tuple[int, list[str]]] = []
+    for i, entry in enumerate(data.get("urgency") or []):
+        try:
+            urgency.append(UrgencyRule(str(entry["reason"]), int(entry["points"])))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise LexiconError(f"urgency[{i}]: needs `reason` and integer `points`") from exc
+        urgency_terms.append((i, _terms(entry, "terms", f"urgency[{i}]")))
     return CareLexicon(
         version=data["version"],
         words=words,
         phrases=tuple(phrases),
-        phrase_scan=re.compile(scan),
+        phrase_triggers=KeywordIndex.build(triggers),
         polite=frozenset(str(w).lower() for w in data.get("polite") or []),
         gratitude=compile_any([str(p) for p in data.get("gratitude") or []], "gratitude"),
-        sarcasm=compile_any([str(p) for p in data.get("sarcasm") or []], "sarcasm"),
-        urgency=urgency,
+        sarcasm=tuple(sarcasm),
+        sarcasm_triggers=KeywordIndex.build(sarcasm_triggers),
+        urgency=tuple(urgency),
+        urgency_terms=KeywordIndex.build(urgency_terms),
     )
+
+
+def _terms(entry: Any, key: str, where: str) -> list[str]:
+    terms = entry.get(key) if isinstance(entry, dict) else None
+    if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t.strip() for t in terms):
+        raise LexiconError(f"{where}: `{key}` must be a non-empty list of words")
+    return terms
 
 
 def load_lexicon(name: str = DEFAULT_LEXICON) -> CareLexicon:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from stream.schema import Priority
-from stream.scoring.lexicon import UrgencyRule
+from stream.scoring.lexicon import CareLexicon
 
 NEGATIVITY_MAX = 30  # at compound -1.0
 INTENT_POINTS = {"complaint": 15, "question": 10, "praise": 0, "other": 0}
@@ -30,11 +30,12 @@ WAIT_POINTS_PER_MINUTES = 4  # one point per 4 minutes already waited ...
 WAIT_MAX = 15  # ... up to an hour
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PriorityInputs:
     compound: float
     intent: str
-    text_lower: str
+    words: tuple[str, ...]  # tokens of the lowercased text
+    word_set: frozenset[str] | None = None  # the same, as a set, when at hand
     followers: int | None = None
     linked: bool = False
     tier: str | None = None
@@ -46,7 +47,7 @@ def _points(n: float) -> str:
     return f"+{n:g} point" + ("" if n == 1 else "s")
 
 
-def prioritise(inputs: PriorityInputs, urgency: tuple[UrgencyRule, ...]) -> Priority:
+def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
     reasons: list[str] = []
     total = 0.0
 
@@ -60,10 +61,11 @@ def prioritise(inputs: PriorityInputs, urgency: tuple[UrgencyRule, ...]) -> Prio
         add(round(NEGATIVITY_MAX * -inputs.compound), f"Negative sentiment (compound {inputs.compound:.2f})")
     add(INTENT_POINTS.get(inputs.intent, 0), f"Intent is {inputs.intent}")
     urgent = 0
-    for rule in urgency:
+    hits = lexicon.urgency_terms.match(inputs.words, inputs.word_set)
+    for i, rule in enumerate(lexicon.urgency):
         if urgent >= URGENCY_MAX:
             break
-        if rule.pattern.search(inputs.text_lower) is not None:
+        if i in hits:
             points = min(rule.points, URGENCY_MAX - urgent)
             urgent += points
             add(points, f"Urgent: {rule.reason}")

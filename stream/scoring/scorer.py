@@ -46,24 +46,24 @@ class Scorer:
         waited_seconds: float = 0.0,
     ) -> Judgement:
         reading = self._sentiment.read(text)
-        lower = text.lower()
         intent = intent_of(reading)
         priority = prioritise(
             PriorityInputs(
                 compound=reading.sentiment.compound,
                 intent=intent,
-                text_lower=lower,
+                words=reading.words,
+                word_set=reading.word_set,
                 followers=followers,
                 linked=linked,
                 tier=tier,
                 repeat_complaints=repeat_complaints,
                 waited_seconds=waited_seconds,
             ),
-            self.lexicon.urgency,
+            self.lexicon,
         )
         return Judgement(
             sentiment=reading.sentiment,
-            categories=self.taxonomy.classify(text, reading.sentiment.label),
+            categories=self.taxonomy.classify(text, reading.sentiment.label, reading.words, reading.word_set),
             intent=intent,
             priority=priority,
             lexicon_version=self.lexicon_version,

@@ -21,6 +21,8 @@ from vaderSentiment.vaderSentiment import (
 )
 
 from stream.schema import Sentiment
+from stream.scoring.fast_vader import FastVader
+from stream.scoring.keywords import tokenize
 from stream.scoring.lexicon import CareLexicon
 
 POSITIVE_AT = 0.05  # VADER's own thresholds, so labels stay comparable with plain VADER
@@ -44,6 +46,9 @@ class SentimentReading:
     fact_weight: float  # summed weight of complaint facts found ("delayed", "on hold", ...)
     sarcastic: bool
     question: bool
+    lower: str  # the text lowercased, and its word tokens: computed once, reused by categories and priority
+    words: tuple[str, ...]
+    word_set: frozenset[str]
 
 
 def label_for(compound: float) -> str:
@@ -59,7 +64,7 @@ class CareSentiment:
 
     def __init__(self, lexicon: CareLexicon) -> None:
         self.lexicon = lexicon
-        self._vader = SentimentIntensityAnalyzer()
+        self._vader = FastVader()
         self._care = copy.copy(self._vader)
         self._care.lexicon = {**self._vader.lexicon, **{w: c.valence for w, c in lexicon.words.items()}}
         # VADER swaps emoji for their descriptions char by char in Python; str.translate does it in C.
@@ -71,49 +76,56 @@ class CareSentiment:
         st = SentiText(t)
         tokens: list[str] = st.words_and_emoticons
         lowered = [w.lower() for w in tokens]
-        vader = self._vader
+        vader, care_words = self._vader, lex.words
         base: list[float] = []
+        care: list[float] = []
+        fact = 0.0
+        changed = False
         for i, item in enumerate(tokens):
             low = lowered[i]
             if low in BOOSTER_DICT or (low == "kind" and i + 1 < len(tokens) and lowered[i + 1] == "of"):
                 base.append(0.0)
+                care.append(0.0)
                 continue
             vader.sentiment_valence(0, st, item, i, base)
-
-        care = list(base)
-        fact = 0.0
-        changed = False
-        for i, low in enumerate(lowered):
-            if tokens[i].startswith("@") and care[i] != 0.0:
-                # A handle is not an opinion: VADER reads "@united" as "united" (+1.8).
-                care[i] = 0.0
+            word = care_words.get(low)
+            if word is not None:
+                valence = self._care.sentiment_valence(0, st, item, i, care)[-1]
                 changed = True
-                continue
-            word = lex.words.get(low)
-            if word is None or low in BOOSTER_DICT:
-                continue
-            valence = self._care.sentiment_valence(0, st, tokens[i], i, [])[0]
-            care[i] = valence
-            changed = True
-            if word.fact and valence < 0:
-                fact -= valence
-        base = SentimentIntensityAnalyzer._but_check(tokens, base)
-        care = SentimentIntensityAnalyzer._but_check(tokens, care) if changed else list(base)
+                if word.fact and valence < 0:
+                    fact -= valence
+            elif item.startswith("@") and base[-1] != 0.0:
+                # A handle is not an opinion: VADER reads "@united" as "united" (+1.8).
+                care.append(0.0)
+                changed = True
+            else:
+                care.append(base[-1])
+        if "but" in lowered:
+            base = SentimentIntensityAnalyzer._but_check(tokens, base)
+            care = SentimentIntensityAnalyzer._but_check(tokens, care) if changed else list(base)
 
-        lower = t.lower()
-        but = _BUT.search(lower)
-        for m in lex.phrase_scan.finditer(lower):
-            phrase = lex.phrases[int((m.lastgroup or "p0")[1:])]
-            valence = phrase.valence
-            if _NEGATED_BEFORE.search(lower, max(0, m.start() - 30), m.start()):
-                valence *= N_SCALAR
-            if but is not None:
-                valence *= 0.5 if m.start() < but.start() else 1.5
-            care.append(valence)
-            if phrase.fact and valence < 0:
-                fact -= valence
+        # Phrases and cues read the author's own text, not emoji descriptions (a 🔥 is not a fire).
+        lower = text.lower()
+        words = tokenize(lower)
+        word_set = frozenset(words)
+        triggered = lex.phrase_triggers.match(words, word_set)
+        but = _BUT.search(lower) if triggered else None
+        for index in triggered:
+            phrase = lex.phrases[index]
+            for m in phrase.pattern.finditer(lower):
+                valence = phrase.valence
+                if _NEGATED_BEFORE.search(lower, max(0, m.start() - 30), m.start()):
+                    valence *= N_SCALAR
+                if but is not None:
+                    valence *= 0.5 if m.start() < but.start() else 1.5
+                care.append(valence)
+                if phrase.fact and valence < 0:
+                    fact -= valence
 
-        sarcastic = lex.sarcasm.search(lower) is not None
+        sarcastic = any(
+            lex.sarcasm[i].search(lower) is not None
+            for i in lex.sarcasm_triggers.match(words, word_set)
+        )
         if fact >= FACT_WEIGHT_FOR_POLITENESS and lex.gratitude.search(lower) is None:
             for i, low in enumerate(lowered):
                 if low in lex.polite and care[i] > 0:
@@ -134,7 +146,7 @@ class CareSentiment:
             vader_compound=vader_compound,
             uncertain=sarcastic or flipped or mixed,
         )
-        return SentimentReading(sentiment, round(fact, 3), sarcastic, question)
+        return SentimentReading(sentiment, round(fact, 3), sarcastic, question, lower, tuple(words), word_set)
 
 
 def _compound(sentiments: list[float], punctuation: float) -> float:
