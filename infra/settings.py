@@ -88,6 +88,30 @@ class Settings:
     alert_max_attempts: int = field(default=10, metadata={"env": "LC_ALERT_MAX_ATTEMPTS", "type": int})
     alert_poll_seconds: float = field(default=1.0, metadata={"env": "LC_ALERT_POLL_SECONDS", "type": float})
     alert_link_hours: float = field(default=24.0, metadata={"env": "LC_ALERT_LINK_HOURS", "type": float})
+    # Listener sources. Lists are comma-separated; a source whose credentials or URLs are empty is off.
+    listen_poll_seconds: float = field(default=60.0, metadata={"env": "LC_LISTEN_POLL_SECONDS", "type": float})
+    webhook_host: str = field(default="127.0.0.1", metadata={"env": "LC_WEBHOOK_HOST"})
+    webhook_port: int = field(default=8091, metadata={"env": "LC_WEBHOOK_PORT", "type": int})
+    webhook_secret: str = field(default="", metadata={"env": "LC_WEBHOOK_SECRET"})
+    rss_feeds: str = field(default="", metadata={"env": "LC_RSS_FEEDS"})
+    mastodon_url: str = field(default="", metadata={"env": "LC_MASTODON_URL"})  # https://mastodon.social
+    mastodon_token: str = field(default="", metadata={"env": "LC_MASTODON_TOKEN"})
+    mastodon_hashtags: str = field(default="", metadata={"env": "LC_MASTODON_HASHTAGS"})
+    mastodon_accounts: str = field(default="", metadata={"env": "LC_MASTODON_ACCOUNTS"})  # account ids
+    mastodon_queries: str = field(default="", metadata={"env": "LC_MASTODON_QUERIES"})
+    bluesky_jetstream_url: str = field(default="", metadata={"env": "LC_BLUESKY_JETSTREAM_URL"})
+    bluesky_api_url: str = field(default="", metadata={"env": "LC_BLUESKY_API_URL"})
+    bluesky_handle: str = field(default="", metadata={"env": "LC_BLUESKY_HANDLE"})
+    bluesky_app_password: str = field(default="", metadata={"env": "LC_BLUESKY_APP_PASSWORD"})
+    bluesky_queries: str = field(default="", metadata={"env": "LC_BLUESKY_QUERIES"})
+    reddit_url: str = field(default="https://oauth.reddit.com", metadata={"env": "LC_REDDIT_URL"})
+    reddit_token_url: str = field(default="https://www.reddit.com/api/v1/access_token",
+                                  metadata={"env": "LC_REDDIT_TOKEN_URL"})
+    reddit_client_id: str = field(default="", metadata={"env": "LC_REDDIT_CLIENT_ID"})
+    reddit_client_secret: str = field(default="", metadata={"env": "LC_REDDIT_CLIENT_SECRET"})
+    reddit_user_agent: str = field(default="listening-center/0.1", metadata={"env": "LC_REDDIT_USER_AGENT"})
+    reddit_subreddits: str = field(default="", metadata={"env": "LC_REDDIT_SUBREDDITS"})
+    reddit_queries: str = field(default="", metadata={"env": "LC_REDDIT_QUERIES"})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
