@@ -138,3 +138,38 @@ def wait_for(check: Callable[[], object], timeout: float = 60, interval: float =
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test: SQLite by default; with LC_TEST_DATABASE_URL (set by
+    infra/scripts/with-postgres.sh) a new PostgreSQL database, dropped afterwards. Tests using it are
+    marked `postgres_too` automatically, so `make test` runs them on both.
+    """
+    from infra.db import migrate
+
+    server = os.environ.get("LC_TEST_DATABASE_URL")
+    if not server:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        migrate(url)
+        yield url
+        return
+    import sqlalchemy as sa
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    yield url
+    sa.create_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "db_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres_too)
