@@ -128,11 +128,12 @@ def kafka_consumer(settings: Settings, group: str) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="listening-center alerter", description=__doc__)
-    parser.add_argument("--group", default="lc-alerter", help="Kafka consumer group (default: %(default)s)")
+    parser.add_argument("--group", default=None, help="Kafka consumer group (default: <topic prefix>lc-alerter)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     alerter = build(settings)
+    args.group = args.group or settings.topic("lc-alerter")  # per-prefix, like the topics it reads
     consumer = kafka_consumer(settings, args.group)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
