@@ -98,8 +98,7 @@ class _Parser:
 
     def parse_unary(self) -> Node:
         if self.tok.kind in (lexer.NOT, lexer.MINUS):
-            self.advance()
-            self.enter()
+            self.enter(self.advance().column)
             child = self.parse_unary()
             self.depth -= 1
             return Not(child)
@@ -125,7 +124,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == lexer.LPAREN:
             self.advance()
-            self.enter()
+            self.enter(tok.column)
             node = self.parse_or()
             if self.tok.kind != lexer.RPAREN:
                 raise RuleError("expected ')'", self.tok.column,
@@ -142,10 +141,10 @@ class _Parser:
         what = f"after {after} " if after else ""
         raise RuleError(f"expected a term, phrase or '(' {what}".rstrip(), tok.column, hint=f"found {tok.describe()}")
 
-    def enter(self) -> None:
+    def enter(self, column: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise RuleError(f"nested more than {MAX_DEPTH} levels deep", self.tok.column)
+            raise RuleError(f"nested more than {MAX_DEPTH} levels deep", column)
 
 
 def _term(tok: Token) -> Node:
