@@ -34,6 +34,7 @@ SARCASM_FLIP = -0.5  # praise next to a complaint fact and a sarcasm cue counts 
 
 _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|never|no|without|hardly|barely)|n't|\bnt)\s+(?:\S+\s+)?$")
 _BUT = re.compile(r"\bbut\b")
+_HANDLE = re.compile(r"@(\w+)")
 _QUESTION_START = re.compile(
     r"^(?:[@#]\S+\s+)*(?:who|what|when|where|why|how|which|can|could|would|will|do|does|did|is|are|was|"
     r"were|should|may|any|anyone|has|have)\b"
@@ -77,6 +78,8 @@ class CareSentiment:
         tokens: list[str] = st.words_and_emoticons
         lowered = [w.lower() for w in tokens]
         vader, care_words = self._vader, lex.words
+        # VADER strips the "@" and reads "@united" as "united" (+1.8): a handle is not an opinion.
+        handles = frozenset(h.lower() for h in _HANDLE.findall(text)) if "@" in text else frozenset()
         base: list[float] = []
         care: list[float] = []
         fact = 0.0
@@ -94,8 +97,7 @@ class CareSentiment:
                 changed = True
                 if word.fact and valence < 0:
                     fact -= valence
-            elif item.startswith("@") and base[-1] != 0.0:
-                # A handle is not an opinion: VADER reads "@united" as "united" (+1.8).
+            elif base[-1] != 0.0 and low in handles:
                 care.append(0.0)
                 changed = True
             else:
