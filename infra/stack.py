@@ -38,12 +38,33 @@ def say(msg: str) -> None:
 
 
 def ensure_admin(settings: Settings) -> None:
-    """The first admin: from LC_ADMIN_PASSWORD, or a generated password printed once."""
-    from web.users_cli import ensure_first_admin
+    """The first admin when there is none: password from LC_ADMIN_PASSWORD, or generated and printed once."""
+    import secrets
+    from datetime import UTC, datetime
 
-    password = ensure_first_admin(settings)
-    if password:
-        say(f"created the first console account: admin / {password}  (shown once; change it after logging in)")
+    import sqlalchemy as sa
+
+    from infra.db import make_engine, session_factory, transaction
+    from web import audit
+    from web.accounts import create_user
+    from web.models import User
+
+    engine = make_engine(settings.db_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            if session.scalar(sa.select(User).where(User.role == "admin").limit(1)) is not None:
+                return
+            password = os.environ.get("LC_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+            now = datetime.now(UTC)
+            user = create_user(session, "admin", "admin", password, now)
+            audit.record(session, now, None, "user.create", "user", str(user.id), None,
+                         {"username": "admin", "role": "admin", "by": "make run"})
+    finally:
+        engine.dispose()
+    if "LC_ADMIN_PASSWORD" in os.environ:
+        say("created the first console account 'admin' with the password from LC_ADMIN_PASSWORD")
+    else:
+        say(f"created the first console account: admin / {password}  (shown once: write it down)")
 
 
 def up(settings: Settings, components: list[str] | None = None) -> None:
