@@ -177,16 +177,23 @@ class Listener:
         """Handle a batch; True when everything sent so far is acknowledged (flushed).
 
         A batch with cursors is always flushed, since its cursor may advance only past acknowledged
-        records; a batch without cursors (the demo) is flushed every `flush_every` records.
+        records, and so is one whose sender waits for the answer; a batch with neither (the demo) is
+        flushed every `flush_every` records.
         """
-        for item in batch.items:
-            self.handle(item)
+        outcomes = [self.handle(item) for item in batch.items]
         if batch.quota_left is not None:
             self.state.quota_left = batch.quota_left
-        if batch.cursors or len(self._unflushed) >= self.flush_every:
+        if not (batch.cursors or batch.on_done or len(self._unflushed) >= self.flush_every):
+            return False
+        try:
             self.flush()
-            return True
-        return False
+        except Exception as exc:
+            if batch.on_done:
+                batch.on_done(exc, outcomes)
+            raise
+        if batch.on_done:
+            batch.on_done(None, outcomes)
+        return True
 
     def flush(self) -> None:
         try:
@@ -262,6 +269,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true", help="emit the whole scenario at once, not paced")
     demo.add_argument("--start", help="scenario start, ISO-8601 (default: now)")
     demo.add_argument("--write-jsonl", type=Path, help="write the scenario as JSON lines for backtest, then exit")
+    replay = p.add_argument_group("replay")
+    replay.add_argument("--file", type=Path, help="JSON lines (.jsonl) or CSV (.csv) of past mentions")
+    replay.add_argument("--speed", type=float, default=1.0,
+                        help="times the original pace; 0 = as fast as possible (default: 1)")
+    webhook = p.add_argument_group("webhook")
+    webhook.add_argument("--host", help="default: LC_WEBHOOK_HOST")
+    webhook.add_argument("--port", type=int, help="default: LC_WEBHOOK_PORT")
     return p
 
 
@@ -281,6 +295,22 @@ def build_source(args: argparse.Namespace, settings: Settings) -> Source:
             paced=not args.fast,
             duration=timedelta(minutes=args.duration) if args.duration else None,
         )
+    if args.source == "replay":
+        from listeners.sources.replay import ReplaySource
+
+        if args.file is None:
+            raise SourceOff("replay needs --file PATH")
+        return ReplaySource(args.file, args.speed or None, time.monotonic, time.sleep)
+    if args.source == "webhook":
+        from listeners.sources.webhook import WebhookSource
+
+        if not settings.webhook_secret:
+            raise SourceOff("set LC_WEBHOOK_SECRET (the HMAC-SHA256 key callers sign with)")
+        source = WebhookSource(args.host or settings.webhook_host,
+                               args.port if args.port is not None else settings.webhook_port,
+                               settings.webhook_secret)
+        print(f"webhook listening on {source.url}", file=sys.stderr, flush=True)
+        return source
     raise SourceOff(f"source {args.source!r} is not available in this build yet")
 
 
@@ -387,6 +417,11 @@ def main(argv: list[str]) -> int:
         store.save_state(state, _utcnow())
         print(f"listener {name} is off: {exc}", file=sys.stderr)
         return 0
+    except OSError as exc:  # a replay file that is not there, a webhook port already taken
+        state.status, state.last_error = "stopped", str(exc)
+        store.save_state(state, _utcnow())
+        print(f"listener {name}: {exc}", file=sys.stderr)
+        return 2
 
     try:
         rules = _load_rules(args)

@@ -43,6 +43,9 @@ class Batch:
     items: list[Item]
     cursors: dict[str, str] = field(default_factory=dict)  # cursor key -> value, stored after Kafka acked
     quota_left: int | None = None  # the platform's remaining request budget, when it says
+    # Called once the batch is acknowledged (None) or could not be (the error), with each item's outcome
+    # (sent | dead | no-brand | duplicate): how a push source (the webhook) answers its caller.
+    on_done: Callable[[Exception | None, list[str]], None] | None = None
 
 
 @dataclass
