@@ -12,7 +12,7 @@ from stream.scoring.priority import PriorityInputs, prioritise
 from stream.scoring.sentiment import CareSentiment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Judgement:
     sentiment: Sentiment
     categories: list[str]

@@ -77,7 +77,7 @@ class CareSentiment:
         st = SentiText(t)
         tokens: list[str] = st.words_and_emoticons
         lowered = [w.lower() for w in tokens]
-        vader, care_words = self._vader, lex.words
+        vader, care_words, vader_words = self._vader, lex.words, self._vader.lexicon
         # VADER strips the "@" and reads "@united" as "united" (+1.8): a handle is not an opinion.
         handles = frozenset(h.lower() for h in _HANDLE.findall(text)) if "@" in text else frozenset()
         base: list[float] = []
@@ -90,8 +90,13 @@ class CareSentiment:
                 base.append(0.0)
                 care.append(0.0)
                 continue
-            vader.sentiment_valence(0, st, item, i, base)
             word = care_words.get(low)
+            if word is None and low not in vader_words:
+                # What VADER does for a word it does not know, without the call: most words.
+                base.append(0.0)
+                care.append(0.0)
+                continue
+            vader.sentiment_valence(0, st, item, i, base)
             if word is not None:
                 valence = self._care.sentiment_valence(0, st, item, i, care)[-1]
                 changed = True
@@ -141,7 +146,7 @@ class CareSentiment:
         label, vader_label = label_for(compound), label_for(vader_compound)
         flipped = {label, vader_label} == {"positive", "negative"}
         mixed = abs(compound) < 0.5 and max(care, default=0.0) >= 1.5 and min(care, default=0.0) <= -1.5
-        question = "?" in t or _QUESTION_START.match(lower) is not None
+        question = "?" in text or _QUESTION_START.match(lower) is not None
         sentiment = Sentiment(
             label=label,
             compound=compound,
