@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("listeners.rules_cli:main", "test or check keyword rules"),
     "bench": ("infra.bench:main", "measure throughput and latency next to a reference"),
     "user": ("web.users_cli:main", "create console accounts"),
+    "index": ("stream.index_cli:main", "mentions indices: mapping rollout, retention, example documents"),
 }
 
 
