@@ -121,16 +121,14 @@ def main(argv: list[str]) -> int:
         "| VADER F1 neg/neu/pos | ours F1 neg/neu/pos |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    timings = [0.0, 0.0]
+    timings = [float("inf"), float("inf")]
     timed_texts = 0
     for name, examples in datasets:
         texts = [e.text for e in examples]
         gold = [e.label for e in examples]
-        v_labels, v_time = _timed(lambda t: label_for(vader.polarity_scores(t)["compound"]), texts)
-        o_labels, o_time = _timed(lambda t: scorer.score(t).sentiment.label, texts)
+        v_labels, _ = _timed(lambda t: label_for(vader.polarity_scores(t)["compound"]), texts)
+        o_labels, _ = _timed(lambda t: scorer.score(t).sentiment.label, texts)
         if name != "shared (both)":  # count each text once in the throughput figure
-            timings[0] += v_time
-            timings[1] += o_time
             timed_texts += len(texts)
         vf, of = f1_per_label(gold, v_labels), f1_per_label(gold, o_labels)
         print(
@@ -145,9 +143,16 @@ def main(argv: list[str]) -> int:
             if o != e.label:
                 shown += 1
                 print(f"    gold={e.label} vader={v} ours={o}: {e.text[:140]}")
+    # Throughput: best of three interleaved passes over every text, so a busy neighbour on a shared
+    # machine inflates neither side alone.
+    all_texts = [e.text for name, d in datasets if name != "shared (both)" for e in d]
+    for _ in range(3):
+        timings[0] = min(timings[0], _timed(lambda t: label_for(vader.polarity_scores(t)["compound"]), all_texts)[1])
+        timings[1] = min(timings[1], _timed(lambda t: scorer.score(t).sentiment.label, all_texts)[1])
     v_rate, o_rate = timed_texts / timings[0], timed_texts / timings[1]
     print(
-        f"throughput (CPU time) on {timed_texts} texts: raw VADER {v_rate:,.0f}/s, our Scorer {o_rate:,.0f}/s "
+        f"throughput (CPU time, best of 3) on {timed_texts} texts: raw VADER {v_rate:,.0f}/s, "
+        f"our Scorer {o_rate:,.0f}/s "
         f"({o_rate / v_rate:.0%} of VADER); Python {platform.python_version()}, {platform.machine()}"
     )
     return 0
