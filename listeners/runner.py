@@ -261,6 +261,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="skip rule matching; keep only posts whose source names the brand (demo, webhook)")
     p.add_argument("--no-live-rules", action="store_true", help="do not reload rules from listen.rules")
     p.add_argument("--max-items", type=int, help="stop after this many posts")
+    p.add_argument("--once", action="store_true", help="polling sources: catch up once, then exit")
     demo = p.add_argument_group("demo")
     demo.add_argument("--scenario", default="normal")
     demo.add_argument("--seed", type=int, help="default: LC_DEMO_SEED")
@@ -279,7 +280,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_source(args: argparse.Namespace, settings: Settings) -> Source:
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _fetcher(state: SourceState, **headers: str) -> Any:
+    import httpx
+
+    from listeners.sources.fetch import Fetcher
+
+    client = httpx.Client(timeout=30, follow_redirects=True,
+                          headers={"User-Agent": "listening-center/0.1 (social care listening)", **headers})
+    return Fetcher(client, state, time.sleep, _utcnow)
+
+
+def build_source(args: argparse.Namespace, settings: Settings, state: SourceState) -> Source:
     """The source named on the command line, configured from the settings; SourceOff if it cannot run."""
     if args.source == "demo":
         from listeners.sources.demo import DemoSource
@@ -311,6 +326,13 @@ def build_source(args: argparse.Namespace, settings: Settings) -> Source:
                                settings.webhook_secret)
         print(f"webhook listening on {source.url}", file=sys.stderr, flush=True)
         return source
+    if args.source == "mastodon":
+        from listeners.sources import mastodon
+
+        feeds = mastodon.feeds_from(_csv(settings.mastodon_hashtags), _csv(settings.mastodon_accounts),
+                                    _csv(settings.mastodon_queries), settings.mastodon_token)
+        return mastodon.MastodonSource(settings.mastodon_url, feeds, _fetcher(state), settings.mastodon_token,
+                                       poll_seconds=settings.listen_poll_seconds, once=args.once)
     raise SourceOff(f"source {args.source!r} is not available in this build yet")
 
 
@@ -375,6 +397,44 @@ def watch_rules(settings: Settings, holder: RulesHolder, stop: threading.Event,
         consumer.close()
 
 
+def warm_dedupe(bootstrap: str, topic: str, dedupe: Dedupe, per_partition: int = 20_000,
+                timeout: float = 15.0) -> int:
+    """Fill the dedupe with the ids at the tail of mentions.raw, so a restarted listener does not re-send
+    what it sent just before it stopped (a page acknowledged but whose cursor was not yet stored, a boost
+    of a post already seen). Returns how many ids were read.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             client_id="listener-dedupe")
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return 0
+        consumer.assign(partitions)
+        ends = consumer.end_offsets(partitions)
+        starts = consumer.beginning_offsets(partitions)
+        todo = {}
+        for tp in partitions:
+            first = max(starts[tp], ends[tp] - per_partition)
+            if first < ends[tp]:
+                consumer.seek(tp, first)
+                todo[tp] = ends[tp]
+        count = 0
+        deadline = time.monotonic() + timeout
+        while todo and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    if record.key is not None:
+                        dedupe.check_and_add(record.key.decode("utf-8", "replace"))
+                        count += 1
+                if consumer.position(tp) >= todo.get(tp, 0):
+                    todo.pop(tp, None)
+        return count
+    finally:
+        consumer.close()
+
+
 def _start_rules_watch(settings: Settings, holder: RulesHolder, stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=watch_rules, args=(settings, holder, stop), daemon=True,
                               name="rules-watch")
@@ -411,7 +471,7 @@ def main(argv: list[str]) -> int:
     store = CursorStore(session_factory(engine), name)
     state = SourceState(name)
     try:
-        source = build_source(args, settings)
+        source = build_source(args, settings, state)
     except SourceOff as exc:
         state.status, state.last_error = "off", str(exc)
         store.save_state(state, _utcnow())
@@ -435,14 +495,21 @@ def main(argv: list[str]) -> int:
     from listeners.producer import KafkaSink
 
     sink = KafkaSink(settings.kafka_bootstrap, client_id=f"listener-{name}")
+    dedupe = Dedupe()
+    warmed = warm_dedupe(settings.kafka_bootstrap, settings.topic("mentions.raw"), dedupe)
+    log.info("listener %s: %d recent ids loaded for deduplication", name, warmed)
     listener = Listener(state, sink, Topics(settings.topic("mentions.raw"), settings.topic("mentions.deadletter")),
-                        rules, _utcnow)
+                        rules, _utcnow, dedupe)
+    code = 0
     try:
         run(source, listener, store, _utcnow, stop, args.max_items)
     except KeyboardInterrupt:
         listener.flush()
+    except Exception as exc:  # the state (with this error) is stored; a supervisor restarts us
+        log.error("listener %s stopped: %s: %s", name, type(exc).__name__, exc)
+        code = 1
     finally:
         stop.set()
         sink.close()
     print(json.dumps({"source": name, "sent": state.items, "dead": state.dead, "dropped": state.dropped}))
-    return 0
+    return code

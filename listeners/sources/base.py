@@ -127,3 +127,13 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - now).total_seconds())
+
+
+def idle(seconds: float, sleep: Callable[[float], None], tick: float = 1.0) -> Iterator[Batch]:
+    """Wait between polls in short ticks, yielding empty batches so the runner can see its stop flag."""
+    waited = 0.0
+    while waited < seconds:
+        step = min(tick, seconds - waited)
+        sleep(step)
+        waited += step
+        yield Batch([])
