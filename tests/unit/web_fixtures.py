@@ -1,0 +1,94 @@
+"""Helpers shared by the console's unit tests: a fresh app on a temporary SQLite database per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from infra.db import transaction
+from infra.settings import Settings
+from stream.schema import Mention, Priority, ScoredMention, Sentiment
+from web import create_app
+from web.accounts import create_user
+from web.context import Console
+from web.identity import RecordingPublisher
+
+PASSWORD = "correct horse battery staple"
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def make_app(tmp_path: Path, **overrides: Any) -> Flask:
+    settings = Settings(runtime_dir=tmp_path, secret_key="test-secret", database_url=f"sqlite:///{tmp_path}/t.db")
+    options: dict[str, Any] = {
+        "TESTING": True,
+        "START_FEED": False,
+        "IDENTITY_PUBLISHER": RecordingPublisher(),
+        "CLOCK": FakeClock(),
+        "FEED_MAX_IDLE": 2,
+        "FEED_HEARTBEAT": 0.05,
+    }
+    options.update(overrides)
+    return create_app(settings, **options)
+
+
+def state(app: Flask) -> Console:
+    found: Console = app.extensions["listening_center"]
+    return found
+
+
+def add_user(app: Flask, name: str, role: str) -> int:
+    with transaction(state(app).sessions) as session:
+        return create_user(session, name, role, PASSWORD, T0).id
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, name: str) -> str:
+    """Logs in through the real form; returns the CSRF token for later posts."""
+    token = csrf_token(client)
+    resp = client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return csrf_token(client, "/")
+
+
+def scored(mid: str = "mastodon:1", text: str = "My flight was cancelled and nobody helps", *,
+           handle: str = "@ana", brand: str = "skyway", priority: float = 0.5, label: str = "negative",
+           compound: float = -0.6, categories: list[str] | None = None) -> ScoredMention:
+    return ScoredMention(
+        mention=Mention(id=mid, platform="mastodon", text=text, created_at="2025-03-01T08:59:00Z",
+                        author_handle=handle, brand=brand, url=f"https://example.social/{mid}"),
+        sentiment=Sentiment(label=label, compound=compound),
+        lexicon_version="care-1",
+        scored_at="2025-03-01T08:59:01Z",
+        categories=categories if categories is not None else ["delay"],
+        intent="complaint",
+        priority=Priority(priority, ["negative", "complaint"]),
+    )
+
+
+Factory = Callable[..., Flask]
