@@ -73,7 +73,7 @@ class Backoff:
         self.base, self.cap, self.sleep, self.attempt = base, cap, sleep, 0
 
     def wait(self) -> float:
-        delay = min(self.cap, self.base * (2 ** self.attempt))
+        delay: float = min(self.cap, self.base * (2**self.attempt))
         self.attempt += 1
         self.sleep(delay)
         return delay

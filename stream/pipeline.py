@@ -10,26 +10,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from stream.deadletter import dead_letter
 from stream.identity import IdentityTable
-from stream.schema import DeadLetter, Mention, Priority, SchemaError, ScoredMention, Sentiment, format_time
+from stream.schema import DeadLetter, Mention, SchemaError, ScoredMention, format_time
+from stream.scoring import Scorer
 
 MAX_RAW_BYTES = 64 * 1024  # a mention is a post: anything bigger is broken or hostile
-
-
-class Judgement(Protocol):
-    sentiment: Sentiment
-    categories: list[str]
-    intent: str
-    priority: Priority
-    lexicon_version: str
-
-
-class ScorerLike(Protocol):
-    def score(self, text: str, *, followers: int | None = None, linked: bool = False, tier: str | None = None,
-              repeat_complaints: int = 0, waited_seconds: float = 0.0) -> Judgement: ...
 
 
 class RepeatCounter:
@@ -50,7 +37,7 @@ class RepeatCounter:
 
 @dataclass
 class Step:
-    scorer: ScorerLike
+    scorer: Scorer
     identities: IdentityTable
     clock: Callable[[], datetime]
     repeats: RepeatCounter

@@ -109,7 +109,6 @@ def build_app(settings: Settings) -> faust.App:
     async def report() -> None:
         log.info("worker: %s", state)
 
-    app.conf.lc_state = state  # type: ignore[attr-defined]
     return app
 
 
