@@ -333,6 +333,15 @@ def build_source(args: argparse.Namespace, settings: Settings, state: SourceStat
                                     _csv(settings.mastodon_queries), settings.mastodon_token)
         return mastodon.MastodonSource(settings.mastodon_url, feeds, _fetcher(state), settings.mastodon_token,
                                        poll_seconds=settings.listen_poll_seconds, once=args.once)
+    if args.source == "reddit":
+        from listeners.sources import reddit
+
+        return reddit.RedditSource(
+            settings.reddit_url, settings.reddit_token_url, settings.reddit_client_id,
+            settings.reddit_client_secret,
+            reddit.listings_from(_csv(settings.reddit_subreddits), _csv(settings.reddit_queries)),
+            _fetcher(state, **{"User-Agent": settings.reddit_user_agent}),
+            poll_seconds=settings.listen_poll_seconds, once=args.once)
     raise SourceOff(f"source {args.source!r} is not available in this build yet")
 
 
