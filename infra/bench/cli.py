@@ -1,0 +1,123 @@
+"""The bench command: parse options, run the chosen stages, print the summary table (or JSON).
+
+Stages: scoring and rules run in this process; stream, elasticsearch and e2e start the product's own
+processes against the real engines in sandboxes (fresh topic and index prefixes, dropped afterwards).
+Memory is the peak RSS of every process involved, sampled from /proc throughout the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.bench import machine
+from infra.bench.memory import PeakSampler
+from infra.bench.stats import Comparison
+from infra.bench.table import memory_table, summary_table, to_json
+from infra.settings import Settings
+
+STAGES = ("scoring", "rules", "stream", "elasticsearch", "e2e", "memory")
+ALIASES = {"kafka": "stream", "es": "elasticsearch", "end-to-end": "e2e"}
+log = logging.getLogger("lc.bench")
+
+
+def parse_only(value: str) -> list[str]:
+    """`--only scoring,kafka` -> the stages in run order; unknown names are an error a person can fix."""
+    chosen = {ALIASES.get(v.strip(), v.strip()) for v in value.split(",") if v.strip()}
+    unknown = chosen - set(STAGES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown stage(s) {', '.join(sorted(unknown))}; "
+                                         f"choose from {', '.join(STAGES)} (or kafka, es)")
+    return [s for s in STAGES if s in chosen]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="listening-center bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small counts and a short fixed-rate pass (a smoke test)")
+    p.add_argument("--only", type=parse_only, default=list(STAGES), metavar="STAGES",
+                   help=f"comma-separated subset of {','.join(STAGES)} (kafka = stream, es = elasticsearch)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the tables")
+    p.add_argument("--count", type=int, default=None, help="mentions per saturated measurement (20000; quick 1000)")
+    p.add_argument("--rate", type=float, default=None, help="mentions/s of the fixed-rate passes (1000; quick 200)")
+    p.add_argument("--seconds", type=float, default=None, help="length of a fixed-rate pass (30; quick 5)")
+    p.add_argument("--repeat", type=int, default=3, help="passes of the in-process stages; the best is kept")
+    return p
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    from infra.bench import cpu, stages, workload
+
+    count = args.count or (1000 if args.quick else 20_000)
+    plan = stages.Plan(count=count, rate=args.rate or (200.0 if args.quick else 1000.0),
+                       seconds=args.seconds or (5.0 if args.quick else 30.0), progress=None if not args.json else False)
+    base = Settings.from_env()
+    sampler = PeakSampler()
+    sampler.watch_engines()
+    sampler.watch_self()
+    sampler.start()
+    started = datetime.now(UTC)
+    results: list[Comparison] = []
+    try:
+        if "scoring" in args.only:
+            results.append(cpu.scoring(workload.texts(count), args.repeat, plan.progress))
+        if "rules" in args.only:
+            results.append(cpu.rules(count, repeat=args.repeat, progress=plan.progress))
+        if "stream" in args.only or "e2e" in args.only:
+            vader = results[0].reference if results and results[0].stage == "scoring" else None
+            results += stages.stream_and_e2e(base, plan, sampler, stream="stream" in args.only,
+                                             e2e="e2e" in args.only, vader=vader)
+        if "elasticsearch" in args.only:
+            results.append(stages.elasticsearch(base, plan, sampler))
+    finally:
+        peaks = sampler.stop()
+    return {
+        "command": "listening-center bench " + shlex.join(argv),
+        "started_at": started.isoformat(timespec="seconds"),
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "machine": machine.describe(),
+        "plan": {"count": plan.count, "rate": plan.rate, "seconds": plan.seconds, "repeat": args.repeat,
+                 "stages": args.only},
+        "results": results,
+        "memory_kib": peaks,
+    }
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so every `finally` stops the processes this run started
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _terminate)
+    from infra.bench.stages import StageError
+
+    try:
+        report = run(args, argv)
+    except StageError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted; every process it started was stopped", file=sys.stderr)
+        return 130
+    results: list[Comparison] = report.pop("results")
+    if args.json:
+        print(json.dumps(report | {"results": to_json(results)}, indent=2))
+        return 0
+    m = report["machine"]
+    print(f"{report['command']}  ({report['started_at']}, {report['seconds']}s)")
+    print(f"machine: {m['nproc']} cores, {m['memory_gib']} GiB, {m['cpu']}; load {' '.join(m['loadavg'])}")
+    print()
+    if results:
+        print(summary_table(results))
+        print()
+    print(memory_table(report["memory_kib"]))
+    return 0
