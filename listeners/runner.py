@@ -342,6 +342,11 @@ def build_source(args: argparse.Namespace, settings: Settings, state: SourceStat
             reddit.listings_from(_csv(settings.reddit_subreddits), _csv(settings.reddit_queries)),
             _fetcher(state, **{"User-Agent": settings.reddit_user_agent}),
             poll_seconds=settings.listen_poll_seconds, once=args.once)
+    if args.source == "rss":
+        from listeners.sources import rss
+
+        return rss.RssSource(_csv(settings.rss_feeds), _fetcher(state), poll_seconds=settings.listen_poll_seconds,
+                             once=args.once)
     raise SourceOff(f"source {args.source!r} is not available in this build yet")
 
 
