@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from infra.db import make_engine, migrate, session_factory
 from infra.settings import Settings
-from web import security
+from web import security, verification
 from web.context import Console, close_db, utc_now
 from web.feed import FeedConsumer, FeedHub
 from web.identity import IdentityPublisher, KafkaPublisher
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 BLUEPRINTS = ("web.auth", "web.care", "web.customers", "web.cases", "web.admin", "web.oncall", "web.marketing")
 # "module:attribute" of blueprints owned by other areas; each is registered if its module is present.
-OPTIONAL_BLUEPRINTS = ("web.search_api:bp", "web.alerts:bp", "web.analytics:bp")
+OPTIONAL_BLUEPRINTS = ("web.api:bp", "web.search:bp", "web.search.api:bp", "web.search_api:bp", "web.alerts:bp")
 
 
 def _secret_key(settings: Settings) -> str:
@@ -85,6 +85,7 @@ def create_app(config: Settings | None = None, **overrides: Any) -> Flask:
         clock=app.config.get("CLOCK") or utc_now,
     )
     app.extensions["listening_center"] = state
+    state.hub.listeners.append(verification.watcher(state.sessions, state.clock, state.identity))
 
     CSRFProtect(app)
     login = LoginManager(app)
@@ -107,10 +108,12 @@ def create_app(config: Settings | None = None, **overrides: Any) -> Flask:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            if exc.name is None or not module_name.startswith(exc.name):
                 raise
             continue
-        app.register_blueprint(getattr(module, attr))
+        blueprint = getattr(module, attr, None)
+        if blueprint is not None and blueprint.name not in app.blueprints:
+            app.register_blueprint(blueprint)
 
     @app.get("/healthz")
     @security.public

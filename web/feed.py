@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +66,19 @@ class FeedHub:
         self._subscribers: set[Subscription] = set()
         self._seq = 0
         self.published = 0
+        # Called with each scored mention before fan-out (e.g. verification codes); errors are logged.
+        self.listeners: list[Callable[[ScoredMention], None]] = []
 
     def publish(self, scored: ScoredMention) -> None:
         """Called by the consumer thread for each scored mention; never blocks on a slow browser."""
         with self._lock:
             self._recent.append(scored)
             self.published += 1
+        for listener in self.listeners:
+            try:
+                listener(scored)
+            except Exception:  # one failing hook must not stop the feed
+                log.exception("feed listener failed")
         self._fan_out("mention", scored.to_json().decode())
 
     def publish_state(self, state: dict[str, Any]) -> None:

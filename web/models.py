@@ -6,7 +6,7 @@ Times are stored as timezone-aware UTC; money as integer cents so sums are exact
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,24 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from infra.db import Base
 
-UtcDateTime = sa.DateTime(timezone=True)
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out: SQLite drops the zone, PostgreSQL keeps it; both read back the same."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class User(Base):
@@ -26,7 +43,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     # Flask-Login's protocol, written out rather than inherited so the model stays plain.
     @property
@@ -54,7 +71,7 @@ class Member(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     tier: Mapped[str] = mapped_column(sa.String(32))
     email: Mapped[str] = mapped_column(sa.String(254), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class HandleLink(Base):
@@ -69,7 +86,7 @@ class HandleLink(Base):
     loyalty_id: Mapped[str] = mapped_column(sa.ForeignKey("console_members.loyalty_id"))
     verified: Mapped[bool] = mapped_column(default=False)
     linked_by: Mapped[int] = mapped_column(sa.ForeignKey("console_users.id"))
-    linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class VerificationCode(Base):
@@ -80,9 +97,9 @@ class VerificationCode(Base):
     loyalty_id: Mapped[str] = mapped_column(sa.ForeignKey("console_members.loyalty_id"))
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     created_by: Mapped[int] = mapped_column(sa.ForeignKey("console_users.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class MentionState(Base):
@@ -100,7 +117,7 @@ class MentionState(Base):
     brand: Mapped[str] = mapped_column(sa.String(64), default="")
     author_key: Mapped[str] = mapped_column(sa.String(300), default="", index=True)
     payload: Mapped[str] = mapped_column(sa.Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock: two agents cannot both take it
 
 
@@ -122,10 +139,10 @@ class Case(Base):
     outcome: Mapped[str] = mapped_column(sa.String(32), default="")
     opened_by: Mapped[int] = mapped_column(sa.ForeignKey("console_users.id"))
     approved_by: Mapped[int | None] = mapped_column(sa.ForeignKey("console_users.id"), default=None)
-    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Correction(Base):
@@ -141,7 +158,7 @@ class Correction(Base):
     corrected: Mapped[str] = mapped_column(sa.String(64))
     lexicon_version: Mapped[str] = mapped_column(sa.String(64), default="")
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("console_users.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditEntry(Base):
@@ -150,7 +167,7 @@ class AuditEntry(Base):
     __tablename__ = "console_audit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("console_users.id"), default=None)
     actor: Mapped[str] = mapped_column(sa.String(64))  # the name, kept even if the account is renamed
     action: Mapped[str] = mapped_column(sa.String(32))
