@@ -22,7 +22,7 @@ from infra.bench.stats import Comparison
 from infra.bench.table import memory_table, summary_table, to_json
 from infra.settings import Settings
 
-STAGES = ("scoring", "rules", "stream", "elasticsearch", "e2e", "memory")
+STAGES = ("scoring", "contracts", "rules", "stream", "elasticsearch", "e2e", "memory")
 ALIASES = {"kafka": "stream", "es": "elasticsearch", "end-to-end": "e2e"}
 log = logging.getLogger("lc.bench")
 
@@ -65,8 +65,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     started = datetime.now(UTC)
     results: list[Comparison] = []
     try:
+        mentions = workload.mentions(count) if {"scoring", "contracts"} & set(args.only) else []
         if "scoring" in args.only:
-            results.append(cpu.scoring(workload.texts(count), args.repeat, plan.progress))
+            texts, raw = [m.text for m in mentions], [m.to_json() for m in mentions]
+            results.append(cpu.scoring(texts, args.repeat, plan.progress))
+            results.append(cpu.worker_step(raw, texts, args.repeat, plan.progress))
+        if "contracts" in args.only:
+            raw = [m.to_json() for m in mentions]
+            results += cpu.contracts(raw, cpu.scored_json(raw), args.repeat, plan.progress)
         if "rules" in args.only:
             results.append(cpu.rules(count, repeat=args.repeat, progress=plan.progress))
         if "stream" in args.only or "e2e" in args.only:

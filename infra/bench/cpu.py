@@ -86,3 +86,56 @@ def rules(count: int, total_rules: int = 100, seed: int = 7, repeat: int = 3,
     posts = bench_posts(count, seed=seed)
     return compare("rules", (f"RuleSet.match, {expressions} rules", ruleset.match),
                    ("tokenising alone (TokenizedPost)", TokenizedPost), posts, repeat, progress)
+
+
+def worker_step(raw: Sequence[bytes], texts: Sequence[str], repeat: int = 3,
+                progress: bool | None = None) -> Comparison:
+    """The worker's whole per-mention step (decode, validate, score, enrich, build the scored contract),
+    in-process: the ceiling of one worker process before Kafka, next to raw VADER on the same texts."""
+    from datetime import UTC, datetime
+
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from stream.identity import IdentityTable
+    from stream.pipeline import RepeatCounter, Step
+    from stream.scoring import Scorer
+
+    step = Step(scorer=Scorer(), identities=IdentityTable(), clock=lambda: datetime.now(UTC), repeats=RepeatCounter())
+    vader = SentimentIntensityAnalyzer()
+
+    def product(item: tuple[bytes, str]) -> object:
+        return step(item[0], "mentions.raw", 0, 0).to_json()
+
+    def reference(item: tuple[bytes, str]) -> object:
+        return vader.polarity_scores(item[1])
+
+    return compare("worker step", ("Step + to_json, in-process", product),
+                   ("vaderSentiment polarity_scores", reference), list(zip(raw, texts, strict=True)), repeat, progress)
+
+
+def contracts(raw: Sequence[bytes], scored: Sequence[bytes], repeat: int = 3,
+              progress: bool | None = None) -> list[Comparison]:
+    """Decoding the topic contracts (validation included) next to plain `json.loads` of the same bytes:
+    every message is decoded this way by the worker, the spike agent and the indexer."""
+    import json
+
+    from stream.schema import Mention, ScoredMention
+
+    return [
+        compare("contracts", ("Mention.from_json", Mention.from_json), ("json.loads", json.loads), raw, repeat,
+                progress),
+        compare("contracts", ("ScoredMention.from_json", ScoredMention.from_json), ("json.loads", json.loads),
+                scored, repeat, progress),
+    ]
+
+
+def scored_json(raw: Sequence[bytes]) -> list[bytes]:
+    """What the worker would produce for these raw mentions."""
+    from datetime import UTC, datetime
+
+    from stream.identity import IdentityTable
+    from stream.pipeline import RepeatCounter, Step
+    from stream.scoring import Scorer
+
+    step = Step(scorer=Scorer(), identities=IdentityTable(), clock=lambda: datetime.now(UTC), repeats=RepeatCounter())
+    return [step(r, "mentions.raw", 0, i).to_json() for i, r in enumerate(raw)]
