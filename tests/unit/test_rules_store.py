@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from infra.db import make_engine, session_factory
 from listeners.rules import DEFAULT_RULES_PATH, ruleset_from_dict
+from listeners.rules_preview import Preview, count_days, window
 from listeners.rules_store import (
     RecordingRulesPublisher,
     RulesRejected,
@@ -19,6 +24,7 @@ from listeners.rules_store import (
     check_name,
     check_rules,
 )
+from stream.schema import format_time
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SMALL = """\
@@ -173,3 +179,121 @@ def test_after_save_runs_in_the_same_transaction(store: RuleStore) -> None:
     with pytest.raises(RuntimeError, match="audit failed"):
         store.save("skyway", SMALL, "ana", publisher, after_save=boom)
     assert store.current("skyway") is None and publisher.sent == []
+
+
+# -- the console page (no network: the publisher records, the history scan is replaced) ------------------
+def _console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, FlaskClient, RecordingRulesPublisher]:
+    from tests.unit.web_fixtures import add_user, login, make_app
+
+    publisher = RecordingRulesPublisher()
+    app = make_app(tmp_path, RULES_PUBLISHER=publisher)
+    add_user(app, "root", "admin")
+    add_user(app, "amy", "agent")
+    client = app.test_client()
+    client.csrf = login(client, "root")  # type: ignore[attr-defined]
+
+    def no_history(_es: object, _prefix: str, current: Any, new: Any, now: datetime, days: int = 14) -> Preview:
+        first, last, _start, _end = window(now, days)
+        docs = [{"text": "@SkywayAir my suitcase is gone", "created_at": format_time(now)},
+                {"text": "@SkywayAir lost my bag", "created_at": format_time(now)}]
+        return count_days(docs, current, new, first, last)
+
+    monkeypatch.setattr("web.rules_admin.preview_history", no_history)
+    monkeypatch.setattr("web.rules_admin._es", lambda: None)
+    return app, client, publisher
+
+
+def _audit(app: Flask) -> list[tuple[str, str, str]]:
+    from tests.unit.web_fixtures import state
+    from web.models import AuditEntry
+
+    with state(app).sessions() as session:
+        rows = session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))
+        return [(a.actor, a.action, a.object_id) for a in rows]
+
+
+def test_console_preview_shows_errors_with_their_column_and_stores_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app, client, publisher = _console(tmp_path, monkeypatch)
+    broken = SMALL.replace("'bag OR luggage'", "'bag OR (luggage'")
+    for action in ("preview", "save"):
+        resp = client.post("/admin/rules/skyway", data={"source": broken, "action": action,
+                                                        "csrf_token": client.csrf})  # type: ignore[attr-defined]
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422
+        assert "column 16" in html and "expected &#39;)&#39;" in html and "line 8" in html
+        assert "bag OR (luggage\n               ^" in html  # the caret under the column
+    assert publisher.sent == []
+    assert [a[1] for a in _audit(app) if a[1].startswith("rules.")] == ["rules.preview", "rules.reject"]
+
+
+def test_console_preview_counts_then_save_publishes_and_is_audited(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app, client, publisher = _console(tmp_path, monkeypatch)
+    assert client.get("/admin/rules/skyway").status_code == 200
+    wider = SMALL.replace("'bag OR luggage'", "'bag OR luggage OR suitcase*'")
+    html = client.post("/admin/rules/skyway", data={"source": wider, "action": "preview", "days": "3",
+                                                    "csrf_token": client.csrf}).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "current 0 → new 2" in html and html.count('data-day="') == 3
+    resp = client.post("/admin/rules/skyway", data={"source": wider, "action": "save", "note": "suitcases",
+                                                    "csrf_token": client.csrf})  # type: ignore[attr-defined]
+    assert resp.status_code == 302
+    assert [k for k, _ in publisher.sent] == ["skyway"]
+    page = client.get("/admin/rules/skyway").get_data(as_text=True)
+    assert "Version 1 of skyway saved and published" in page and "suitcases" in page
+    listing = client.get("/admin/rules/").get_data(as_text=True)
+    assert "skyway" in listing and "published" in listing
+    assert ("root", "rules.publish", "skyway") in _audit(app)
+
+
+def test_console_rules_are_for_admins_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.web_fixtures import login
+
+    app, _client, publisher = _console(tmp_path, monkeypatch)
+    agent = app.test_client()
+    token = login(agent, "amy")
+    assert agent.get("/admin/rules/").status_code == 403
+    assert agent.post("/admin/rules/skyway", data={"source": SMALL, "action": "save",
+                                                   "csrf_token": token}).status_code == 403
+    assert publisher.sent == []
+
+
+# -- preview counting (pure) ----------------------------------------------------------------------------
+def test_counts_per_day_are_zero_filled_and_split_into_gained_and_lost() -> None:
+    current = check_rules(SMALL).rules
+    new = check_rules(SMALL.replace("'@SkywayAir OR \"Skyway Air\"'", "'@SkywayAir OR suitcase*'")).rules
+    assert current is not None and new is not None
+    docs = [
+        {"text": "@SkywayAir bag", "created_at": "2026-03-01T23:59:59Z"},  # both
+        {"text": "Skyway Air late again", "created_at": "2026-03-01T10:00:00+00:00"},  # current only
+        {"text": "my suitcase is gone", "created_at": "2026-03-03T00:00:00Z"},  # new only
+        {"text": "my suitcase", "created_at": "2026-03-02T23:30:00-02:00"},  # that is 03-03 in UTC
+        {"text": "@SkywayAir", "created_at": "2026-02-28T12:00:00Z"},  # before the window
+        {"text": "@SkywayAir", "created_at": "not a time"},
+    ]
+    preview = count_days(docs, current, new, datetime(2026, 3, 1).date(), datetime(2026, 3, 3).date())
+    rows = [(d.day.day, d.current, d.new, d.gained, d.lost) for d in preview.days]
+    assert rows == [(1, 2, 1, 0, 1), (2, 0, 0, 0, 0), (3, 0, 2, 2, 0)]
+    assert (preview.current, preview.new, preview.scanned) == (2, 3, 6)
+    assert preview.by_brand == {"skyway": [2, 3]}
+    assert preview.lost_samples == ["Skyway Air late again"] and len(preview.gained_samples) == 2
+
+
+def test_no_current_rules_counts_everything_new_and_a_limit_says_partial() -> None:
+    new = check_rules(SMALL).rules
+    assert new is not None
+    docs = [{"text": "@SkywayAir", "created_at": "2026-03-01T00:00:00Z"}] * 5
+    day = datetime(2026, 3, 1).date()
+    full = count_days(docs, None, new, day, day)
+    assert (full.current, full.new, full.gained, full.truncated) == (0, 5, 5, False)
+    partial = count_days(docs, None, new, day, day, limit=3)
+    assert (partial.new, partial.truncated) == (3, True)
+
+
+def test_the_window_is_the_last_n_utc_days_including_today() -> None:
+    now = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)
+    first, last, start, end = window(now, 7)
+    assert (first.isoformat(), last.isoformat()) == ("2026-03-04", "2026-03-10")
+    assert start == datetime(2026, 3, 4, tzinfo=UTC) and end == now
+    with pytest.raises(ValueError):
+        window(now, 0)
