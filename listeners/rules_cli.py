@@ -5,6 +5,8 @@
     rules check [FILE]     parse, analyse and run the fixtures of a rule file (default: the demo rules)
     rules match [FILE]     JSON lines on stdin -> {"id","matches":[...]} with brand, rule, topics, terms
     rules bench            time N expressions against seeded synthetic posts
+    rules publish FILE     check a rule file, store it as a new version in the database and publish it to
+                           listen.rules, as the console's "save & publish" does (--name, default: file stem)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from listeners.rules import Post, RuleError, analyse, compile_rule, load_rules, ruleset_from_dict, run_fixtures
@@ -141,6 +144,46 @@ def _bench(total: int, count: int, seed: int, repeat: int) -> int:
     return 0
 
 
+def _publish(path: str, name: str | None, author: str, note: str) -> int:
+    """Rules as code: a rule file from version control goes live exactly as a console save does."""
+    import getpass
+    from pathlib import Path
+
+    from infra.db import make_engine, migrate, session_factory
+    from infra.settings import Settings
+    from listeners.rules_store import KafkaRulesPublisher, RulesConflict, RulesRejected, RuleStore
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"rules: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    engine = make_engine(settings.db_url)  # before migrating: it creates a SQLite file's folder
+    migrate(settings.db_url)
+    store = RuleStore(session_factory(engine), lambda: datetime.now(UTC))
+    publisher = KafkaRulesPublisher(settings.kafka_bootstrap, settings.topic("listen.rules"))
+    set_name = name or file.stem.lower()
+    try:
+        saved = store.save(set_name, text, author or f"cli:{getpass.getuser()}", publisher, note)
+    except RulesRejected as exc:
+        for problem in exc.check.problems:
+            line = f" (line {problem.line})" if problem.line else ""
+            print(f"{path}{line}: {problem}", file=sys.stderr)
+        print(f"{path}: not published: {len(exc.check.errors)} error(s)", file=sys.stderr)
+        return 1
+    except RulesConflict as exc:
+        print(f"rules: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        publisher.close()
+    _emit({"name": set_name, "version": saved.version.version, "created": saved.created,
+           "published": saved.published, "fixtures": saved.check.fixtures_run,
+           "warnings": len(saved.check.warnings), **({"error": saved.publish_error} if not saved.published else {})})
+    return 0 if saved.published else 1
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="listening-center rules", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -153,7 +196,14 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--posts", type=int, default=20_000)
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--repeat", type=int, default=3, help="runs; the best is reported")
+    publish = sub.add_parser("publish", help="check, store and publish a rule file to every listener")
+    publish.add_argument("file")
+    publish.add_argument("--name", help="rule set name (the listen.rules key); default: the file's stem")
+    publish.add_argument("--author", default="", help="who to record as the author (default: cli:$USER)")
+    publish.add_argument("--note", default="", help="what changed and why")
     args = parser.parse_args(argv)
+    if args.cmd == "publish":
+        return _publish(args.file, args.name, args.author, args.note)
     if args.cmd == "test":
         return _test(args.expr)
     if args.cmd == "check":
