@@ -16,7 +16,8 @@ from stream import documents
 
 def client(url: str, **kwargs: Any) -> Elasticsearch:
     # The integ-test node has no `GET /`, so the client must not sniff or ping it.
-    return Elasticsearch(url, request_timeout=30, retry_on_timeout=True, max_retries=3, **kwargs)
+    options: dict[str, Any] = {"request_timeout": 30, "retry_on_timeout": True, "max_retries": 3}
+    return Elasticsearch(url, **(options | kwargs))
 
 
 def ensure_template(es: Elasticsearch, prefix: str, spec: dict[str, Any] | None = None) -> None:

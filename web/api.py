@@ -34,7 +34,7 @@ def es() -> Elasticsearch:
     state = console()
     client = state.extra.get("es")
     if client is None:
-        client = state.extra["es"] = es_admin.client(state.settings.es_url, max_retries=1)
+        client = state.extra["es"] = es_admin.client(state.settings.es_url, max_retries=1, request_timeout=10)
     found: Elasticsearch = client
     return found
 
