@@ -6,20 +6,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerting import incidents
 from alerting.ack import make_token
 from alerting.delivery import Dispatcher, Links
 from alerting.notification import ChannelError, Notification
-from alerting.outbox import AlertRecord, Delivery, DeliveryAttempt, Incident, escalate_due, history, ingest
+from alerting.outbox import (
+    Acknowledgement,
+    AlertRecord,
+    Delivery,
+    DeliveryAttempt,
+    Incident,
+    escalate_due,
+    history,
+    ingest,
+)
 from alerting.routing import Router, RoutingConfig
-from infra.db import alembic_config, make_engine, session_factory, transaction
+from infra.db import make_engine, session_factory, transaction
 from stream.schema import SpikeAlert
 
 T0 = datetime(2025, 1, 15, 15, 0, tzinfo=UTC)
@@ -56,10 +63,9 @@ class Recorder:
 
 
 @pytest.fixture
-def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'alerts.db'}"
-    command.upgrade(alembic_config(url), "alerting@head")
-    engine = make_engine(url)
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
+    # db_url: SQLite by default, PostgreSQL in the second run of the suite.
+    engine = make_engine(db_url)
     yield session_factory(engine)
     engine.dispose()
 
@@ -197,5 +203,6 @@ def test_resolve_from_a_signed_link_tells_who_was_told(factory: sessionmaker[Ses
     dispatcher.run_once()
     assert [n.action for n in hook.sent] == ["trigger", "resolve"]
     with factory() as s:
-        audit = s.execute(sa.text("select action, user, via from acknowledgements")).all()
+        # Through the ORM: `user` is a reserved word in PostgreSQL (raw `select user` is current_user).
+        audit = s.execute(sa.select(Acknowledgement.action, Acknowledgement.user, Acknowledgement.via)).all()
     assert [tuple(r) for r in audit] == [("resolve", "link-user", "link")]
