@@ -171,6 +171,8 @@ def _publish(path: str, name: str | None, author: str, note: str) -> int:
         for problem in exc.check.problems:
             line = f" (line {problem.line})" if problem.line else ""
             print(f"{path}{line}: {problem}", file=sys.stderr)
+            if problem.rule and problem.column is not None and "\n" not in problem.rule:
+                print(f"  {problem.rule}\n  {' ' * (problem.column - 1)}^", file=sys.stderr)
         print(f"{path}: not published: {len(exc.check.errors)} error(s)", file=sys.stderr)
         return 1
     except RulesConflict as exc:
