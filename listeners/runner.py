@@ -274,6 +274,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--file", type=Path, help="JSON lines (.jsonl) or CSV (.csv) of past mentions")
     replay.add_argument("--speed", type=float, default=1.0,
                         help="times the original pace; 0 = as fast as possible (default: 1)")
+    bsky = p.add_argument_group("bluesky")
+    bsky.add_argument("--mode", choices=("jetstream", "search"),
+                      help="default: jetstream when LC_BLUESKY_JETSTREAM_URL is set, else search")
     webhook = p.add_argument_group("webhook")
     webhook.add_argument("--host", help="default: LC_WEBHOOK_HOST")
     webhook.add_argument("--port", type=int, help="default: LC_WEBHOOK_PORT")
@@ -347,6 +350,15 @@ def build_source(args: argparse.Namespace, settings: Settings, state: SourceStat
 
         return rss.RssSource(_csv(settings.rss_feeds), _fetcher(state), poll_seconds=settings.listen_poll_seconds,
                              once=args.once)
+    if args.source == "bluesky":
+        from listeners.sources import bluesky
+
+        mode = args.mode or ("jetstream" if settings.bluesky_jetstream_url else "search")
+        if mode == "jetstream":
+            return bluesky.JetstreamSource(settings.bluesky_jetstream_url, state, time.sleep)
+        return bluesky.SearchSource(settings.bluesky_api_url, _csv(settings.bluesky_queries), _fetcher(state),
+                                    handle=settings.bluesky_handle, app_password=settings.bluesky_app_password,
+                                    poll_seconds=settings.listen_poll_seconds, once=args.once)
     raise SourceOff(f"source {args.source!r} is not available in this build yet")
 
 
