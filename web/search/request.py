@@ -227,3 +227,34 @@ def parse_analytics(args: Args, clock: Callable[[], datetime]) -> AnalyticsReque
     return AnalyticsRequest(since=since, until=until, interval=interval, brands=_values(args, "brand"),
                             platforms=_values(args, "platform"), langs=_values(args, "lang"),
                             size=_int(args, "size", 10, 1, 100))
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def search_params(req: SearchRequest) -> dict[str, Any]:
+    """The query string that asks for `req` again (drill-down links and CSV links); defaults left out."""
+    out: dict[str, Any] = {}
+    if req.q:
+        out["q"] = req.q
+    for name, values in (("brand", req.brands), ("platform", req.platforms), ("sentiment", req.sentiments),
+                         ("category", req.categories), ("intent", req.intents), ("lang", req.langs)):
+        if values:
+            out[name] = ",".join(values)
+    for name, flag in (("competitor", req.competitor), ("linked", req.linked)):
+        if flag is not None:
+            out[name] = "true" if flag else "false"
+    if req.priority_min is not None:
+        out["priority_min"] = f"{req.priority_min:g}"
+    if req.priority_max is not None:
+        out["priority_max"] = f"{req.priority_max:g}"
+    if req.since:
+        out["since"] = _iso(req.since)
+    if req.until:
+        out["until"] = _iso(req.until)
+    if req.author:
+        out["author"] = req.author
+    if req.sort != "time":
+        out["sort"] = req.sort
+    return out
