@@ -297,3 +297,19 @@ def test_the_window_is_the_last_n_utc_days_including_today() -> None:
     assert start == datetime(2026, 3, 4, tzinfo=UTC) and end == now
     with pytest.raises(ValueError):
         window(now, 0)
+
+
+def test_cli_publish_refuses_a_broken_file_with_its_column_before_any_network(
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from listeners.rules_cli import main
+
+    monkeypatch.setenv("LC_DATABASE_URL", db_url)
+    monkeypatch.setenv("LC_KAFKA_BOOTSTRAP", "127.0.0.1:1")  # never reached: the check fails first
+    file = tmp_path / "skyway.yaml"
+    file.write_text(SMALL.replace("'bag OR luggage'", "'bag OR (luggage'"))
+    assert main(["publish", str(file)]) == 1
+    err = capsys.readouterr().err
+    assert "(line 8)" in err and "at column 16" in err and "  bag OR (luggage\n                 ^" in err
+    assert "not published" in err
+    assert RuleStore(session_factory(make_engine(db_url)), Clock()).current("skyway") is None
+    assert main(["publish", str(tmp_path / "missing.yaml")]) == 2
