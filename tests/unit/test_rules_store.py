@@ -313,3 +313,14 @@ def test_cli_publish_refuses_a_broken_file_with_its_column_before_any_network(
     assert "not published" in err
     assert RuleStore(session_factory(make_engine(db_url)), Clock()).current("skyway") is None
     assert main(["publish", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_the_migration_matches_the_model(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from infra.db import Base
+
+    with make_engine(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "listener_rule_versions" in repr(d)] == []
