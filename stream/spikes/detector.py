@@ -8,8 +8,9 @@ same object runs inside the stream worker (state in a faust table via `to_dict`/
 One incident, one alert: an incident opens when a trailing window is both significant and big enough
 (count, excess and ratio gates), stays open while its last buckets stay above a lower bar (hysteresis),
 resolves after a quiet spell, and a new rise within the cooldown reopens it under the same dedupe key.
-A brand-wide series and its categories describe the same posts, so while one of them has an incident
-the others' rises are folded into it instead of paging twice.
+A brand-wide series and its categories describe the same posts (and a post can carry several
+categories), so while one series of a brand has an incident, the other series' rises are folded into it
+instead of paging twice.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ class Series:
         self.next_bucket = first_bucket
         self.pending: dict[int, Bucket] = {}
         self.spike = Baseline(config)
-        # Silence is about the whole brand going quiet, so only brand-wide series watch total volume.
-        self.volume: Baseline | None = Baseline(config) if key[1] is None else None
+        # Silence is about the whole brand going quiet, so only brand-wide series watch it; on total volume
+        # when mentions come one by one (`observe`), on the counts themselves when counts are given.
+        self.volume: Baseline | None = None
         self.recent_items: deque[list[tuple[str, str]]] = deque(maxlen=max(config.windows))
         self.terms: dict[str, float] = {}
         self.incident: Incident | None = None
@@ -129,6 +131,9 @@ class SpikeDetector:
                 text: str) -> None:
         """One mention of a series; only negative ones count towards spikes, all towards volume."""
         bucket = self._bucket(series_key, at)
+        series = self.series[series_key]
+        if series.volume is None and series_key[1] is None:
+            series.volume = Baseline(self.config)
         bucket.total += 1
         if negative:
             bucket.negative += 1
@@ -164,11 +169,11 @@ class SpikeDetector:
         c = self.config
         bucket = series.pending.pop(idx, None) or Bucket()
         series.next_bucket = idx + 1
-        silent = series.silence is not None and series.silence.state == OPEN
-        anomalous = self._spike_step(series, idx, bucket, now, alerts) or silent
-        series.spike.learn(bucket.negative, anomalous)
-        if series.volume is not None:
+        anomalous = self._spike_step(series, idx, bucket, now, alerts)
+        if series.key[1] is None:
             self._silence_step(series, idx, bucket, now, alerts)
+        anomalous = anomalous or (series.silence is not None and series.silence.state == OPEN)
+        series.spike.learn(bucket.negative, anomalous)
         if not anomalous and bucket.items:
             add_capped(series.terms, count_terms(t for _, t in bucket.items), c.baseline_terms_cap)
         series.recent_items.append(bucket.items)
@@ -181,12 +186,13 @@ class SpikeDetector:
         )
 
     def _related_active(self, series: Series, idx: int) -> bool:
-        brand, category = series.key
+        brand = series.key[0]
         for other in self.series.values():
             if other is series or other.key[0] != brand:
                 continue
-            # parent <-> child only; two categories of one brand are separate incidents
-            if (category is None or other.key[1] is None) and self._active(other.incident, idx):
+            # A mention can carry several categories, so one brand's rise shows in several series at once:
+            # one incident per brand at a time is what keeps it to one page.
+            if self._active(other.incident, idx):
                 return True
         return False
 
@@ -253,8 +259,12 @@ class SpikeDetector:
                       alerts: list[SpikeAlert]) -> None:
         c = self.config
         vol = series.volume
-        assert vol is not None
-        mu = vol.predict(idx)
+        shared = vol is None
+        if vol is None:  # counts mode: the spike baseline already predicted this bucket and learns it later
+            vol = series.spike
+            mu = vol.mu
+        else:
+            mu = vol.predict(idx)
         if bucket.total > 0:
             series.zero_run, series.zero_expected = 0, 0.0
         else:
@@ -282,7 +292,8 @@ class SpikeDetector:
                     end=idx, detected=idx, observed=0.0, expected=series.zero_expected, score=s,
                 )
                 alerts.append(self._alert(series, sil, "open", now))
-        vol.learn(bucket.total, sil is not None and sil.state == OPEN)
+        if not shared:
+            vol.learn(bucket.total, sil is not None and sil.state == OPEN)
 
     def _alert(self, series: Series, inc: Incident, status: str, now: datetime) -> SpikeAlert:
         inc.last_update = inc.end if status == "open" else max(inc.last_update, inc.end)
