@@ -98,7 +98,7 @@ def expired(indices: Iterable[MonthlyIndex], now: datetime, keep_months: int) ->
     if keep_months < 1:
         raise ValueError("keep_months must be at least 1: keeping no month would drop the live one")
     oldest_kept = now.year * 12 + now.month - 1 - (keep_months - 1)
-    return sorted((i for i in indices if _month_number(i.month) < oldest_kept), key=lambda i: i.name)
+    return sorted((i for i in indices if _month_number(i.month) < oldest_kept), key=lambda i: (i.month, i.name))
 
 
 def list_indices(es: Elasticsearch, prefix: str) -> list[MonthlyIndex]:

@@ -18,6 +18,7 @@ from web.search.request import SearchRequest
 _TOKEN = re.compile(r'(?P<neg>[-+]?)(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"()|+]+))(?P<suffix>[*]|~\d+)?'
                     r"|(?P<op>[()|])")
 _FUZZ = re.compile(r"~\d+$")
+_WORDISH = re.compile(r"[^\W_]")
 HIGHLIGHT_TAGS = ("<mark>", "</mark>")
 
 
@@ -53,7 +54,7 @@ def rewrite(q: str, stem: bool) -> str:
             continue
         sign = "-" if pending_not else sign
         pending_not = False
-        words = stems(body).split() if stem else [w for w in re.split(r"\s+", body) if w]
+        words = stems(body).split() if stem else [w for w in re.split(r"\s+", body) if _WORDISH.search(w)]
         if not words:
             continue
         if kind == "phrase" or len(words) > 1:
