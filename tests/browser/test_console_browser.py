@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from infra.db import transaction
 from infra.settings import Settings
@@ -102,7 +102,12 @@ def test_hostile_mention_text_renders_as_text_and_runs_nothing(browser: Browser,
                                                               lc: Settings) -> None:
     page = login(browser, console, "ana")
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     hostile = "<img src=x onerror=alert(1)>"
     produce(lc, scored("mastodon:300", hostile, handle="@<b>evil</b>"))
     row = item(page, "mastodon:300")

@@ -13,14 +13,16 @@ from flask.testing import FlaskClient
 
 from infra.db import transaction
 from stream.schema import IdentityLink
-from tests.unit.web_fixtures import FakeClock, add_user, login, make_app, scored, state
+from tests.unit.web_fixtures import FakeClock, add_user, database_for, login, make_app, scored, state
 from web.identity import RecordingPublisher
 from web.models import AuditEntry, AuditImmutableError, Case, HandleLink, Member
 
+pytestmark = pytest.mark.postgres_too  # the same flows run on PostgreSQL under `make test`
+
 
 @pytest.fixture
-def app(tmp_path: Path) -> Flask:
-    app = make_app(tmp_path)
+def app(tmp_path: Path, request: pytest.FixtureRequest) -> Flask:
+    app = make_app(tmp_path, database_for(request))
     for name, role in [("ana", "agent"), ("bo", "agent"), ("sue", "supervisor"), ("adm", "admin")]:
         add_user(app, name, role)
     return app
@@ -275,13 +277,13 @@ def test_role_changes_are_audited_and_the_audit_trail_cannot_be_edited(app: Flas
             s.flush()
 
 
-def test_migration_matches_the_models(app: Flask, tmp_path: Path) -> None:
+def test_migration_matches_the_models(app: Flask) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from infra.db import Base, make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path}/t.db")
+    engine = make_engine(app.config["DATABASE_URL"])
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     mine = [d for d in diff if "console_" in repr(d)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
@@ -49,9 +51,13 @@ def _migrated_copy(target: Path) -> None:
     shutil.copyfile(_TEMPLATE_DB[0], target)
 
 
-def make_app(tmp_path: Path, **overrides: Any) -> Flask:
-    _migrated_copy(tmp_path / "t.db")
-    settings = Settings(runtime_dir=tmp_path, secret_key="test-secret", database_url=f"sqlite:///{tmp_path}/t.db")
+def make_app(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Flask:
+    """`database_url`: an already migrated database (the shared `db_url` fixture, for PostgreSQL runs);
+    without it, a copy of a migrated SQLite file."""
+    if database_url is None:
+        _migrated_copy(tmp_path / "t.db")
+        database_url = f"sqlite:///{tmp_path}/t.db"
+    settings = Settings(runtime_dir=tmp_path, secret_key="test-secret", database_url=database_url)
     options: dict[str, Any] = {
         "TESTING": True,
         "MIGRATE": False,
@@ -117,3 +123,11 @@ def scored(mid: str = "mastodon:1", text: str = "My flight was cancelled and nob
 
 
 Factory = Callable[..., Flask]
+
+
+def database_for(request: pytest.FixtureRequest) -> str | None:
+    """PostgreSQL when the suite runs under infra/scripts/with-postgres.sh, else None (fast SQLite copy)."""
+    if os.environ.get("LC_TEST_DATABASE_URL"):
+        url: str = request.getfixturevalue("db_url")
+        return url
+    return None
