@@ -23,7 +23,7 @@ class DetectorConfig:
     level_prior: float = 5.0  # pseudo-count pulling the level ratio to 1 when counts are few
     # Significance: scan windows of 1..8 buckets; a window must pass every gate.
     windows: tuple[int, ...] = (1, 2, 4, 8)
-    threshold: float = 6.0  # -log10 p to open an incident
+    threshold: float = 5.5  # -log10 p to open an incident
     keep_threshold: float = 2.0  # -log10 p that keeps it open (hysteresis)
     min_count: int = 8  # posts in the window: five grumpy posts at 3 a.m. are not an incident
     min_excess: float = 5.0  # posts above the expected level

@@ -64,8 +64,9 @@ def top_terms_from_counts(spike: Mapping[str, float], baseline: Mapping[str, flo
         b = baseline.get(term, 0.0)
         a = PRIOR_MASS * (y + b) / both_total
         a0 = PRIOR_MASS
-        odds_spike = math.log((y + a) / (spike_total + a0 - y - a))
-        odds_base = math.log((b + a) / (base_total + a0 - b - a))
+        # The "rest of the vocabulary" is floored: with a one-word vocabulary it would be zero.
+        odds_spike = math.log((y + a) / max(spike_total + a0 - y - a, 0.5))
+        odds_base = math.log((b + a) / max(base_total + a0 - b - a, 0.5))
         z = (odds_spike - odds_base) / math.sqrt(1 / (y + a) + 1 / (b + a))
         if z > 0:
             scored.append((z, term))
