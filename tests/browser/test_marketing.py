@@ -100,3 +100,51 @@ def test_charts_render_drill_down_and_csv(console: LiveConsole, page: Any) -> No
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert {r["id"] for r in rows} == expected
     assert {r["sentiment"] for r in rows} == {"negative"}
+
+
+def demo_documents(start: datetime, days: int = 2) -> list[dict[str, Any]]:
+    """Demo posts (a competitor outage on top of normal traffic), scored by the real scorer."""
+    from listeners.sources.demo import generate, to_mention
+    from stream.documents import to_document
+    from stream.schema import ScoredMention
+    from stream.scoring.scorer import Scorer
+
+    scorer = Scorer()
+    docs = []
+    for scenario in ("normal", "competitor_outage"):
+        for _, post in generate(scenario, 42, start, duration=timedelta(days=days), per_minute=0.5):
+            mention = to_mention(post, with_truth=True)
+            if not mention.brand:
+                continue
+            j = scorer.score(mention.text, followers=mention.author_followers)
+            scored = ScoredMention(mention=mention, sentiment=j.sentiment, lexicon_version=j.lexicon_version,
+                                   scored_at=mention.created_at, categories=list(j.categories), intent=j.intent,
+                                   priority=j.priority)
+            docs.append(to_document(scored, when(post)))
+    return docs
+
+
+def test_demo_data_screenshot(lc: Settings, tmp_path: Path) -> None:
+    """The page on the demo generator's posts (scored for real): the picture docs/search.md shows."""
+    from playwright.sync_api import sync_playwright
+
+    start = NOW - timedelta(days=2)
+    load(lc, demo_documents(start))
+    settings = dataclasses.replace(lc, runtime_dir=tmp_path, secret_key="browser-secret",
+                                   database_url=f"sqlite:///{tmp_path}/console.db")
+    with live_console(settings, START_FEED=False, IDENTITY_PUBLISHER=RecordingPublisher(),
+                      CLOCK=FakeClock(NOW)) as live, sync_playwright() as p:
+        live.add_user("mia", "marketing")
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+        pg.goto(f"{live.url}/login")
+        pg.fill("input[name=username]", "mia")
+        pg.fill("input[name=password]", PASSWORD)
+        pg.click("button[type=submit]")
+        pg.wait_for_url(f"{live.url}/", wait_until="commit")
+        pg.goto(f"{live.url}/marketing/?since={start:%Y-%m-%d}&until={NOW:%Y-%m-%d}&interval=hour")
+        assert pg.locator("svg.chart").count() == 5
+        assert {c.inner_text() for c in pg.locator(".brand-card .who").all()} >= {"skyway", "northwind"}
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "marketing-demo.png"), full_page=True)
+        browser.close()

@@ -97,7 +97,8 @@ def line_chart(starts: Sequence[datetime], interval: str, series: Sequence[tuple
         color = PALETTE[k % len(PALETTE)]
         chart.legend.append((label, color))
         chart.lines.append((label, color, " ".join(f"{x(i):.1f},{y(v.value):.1f}" for i, v in enumerate(vs))))
-        chart.marks += [Mark(x(i), y(v.value), 3.5, 3.5, color, v.href, v.title) for i, v in enumerate(vs)]
+        radius = 4.5 if n <= 40 else 2.5  # dense series: smaller dots, still clickable
+        chart.marks += [Mark(x(i), y(v.value), radius, radius, color, v.href, v.title) for i, v in enumerate(vs)]
     labels = _x_labels(starts, interval)
     every = max(1, n // 6)
     chart.x_ticks = [Tick(x(i), labels[i]) for i in range(0, n, every)]
