@@ -15,6 +15,7 @@ Agents:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -83,25 +84,16 @@ def build_app(settings: Settings) -> faust.App:
     @app.task
     async def identity_reader() -> None:
         # A group-less consumer from the beginning: a GlobalTable by hand, because every worker must see
-        # every link, and the compacted topic *is* the table.
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            topic = settings.topic("identity.links")
-            parts = consumer.partitions_for_topic(topic) or set()
-            if not parts:
-                await consumer.force_metadata_update()
-                parts = consumer.partitions_for_topic(topic) or {0}
-            consumer.assign([TopicPartition(topic, p) for p in parts])
-            await consumer.seek_to_beginning()
-            async for rec in consumer:
-                error = identities.apply(rec.key, rec.value)
-                state["links"] = len(identities)
-                if error:
-                    log.warning("identity.links offset %s: %s", rec.offset, error)
-        finally:
-            await consumer.stop()
+        # every link, and the compacted topic *is* the table. It restarts itself after an error (logged)
+        # rather than leave the worker running without enrichment.
+        while True:
+            try:
+                await _read_identities(settings, identities, state)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("identity reader failed; restarting in 2s")
+                await asyncio.sleep(2)
 
     _add_spike_agents(app, settings, scored_topic, alerts_topic, state)
 
@@ -112,13 +104,40 @@ def build_app(settings: Settings) -> faust.App:
     return app
 
 
+def _partitions_of(bootstrap: str, topic: str) -> set[int]:
+    # aiokafka only learns metadata of topics it subscribes to; kafka-python asks the broker directly.
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        return set(consumer.partitions_for_topic(topic) or ())
+    finally:
+        consumer.close()
+
+
+async def _read_identities(settings: Settings, identities: IdentityTable, state: dict[str, Any]) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        topic = settings.topic("identity.links")
+        parts = await asyncio.to_thread(_partitions_of, settings.kafka_bootstrap, topic)
+        if not parts:
+            raise RuntimeError(f"topic {topic} does not exist (run `listening-center topics`)")
+        consumer.assign([TopicPartition(topic, p) for p in parts])
+        await consumer.seek_to_beginning()
+        async for rec in consumer:
+            error = identities.apply(rec.key, rec.value)
+            state["links"] = len(identities)
+            if error:
+                log.warning("identity.links offset %s: %s", rec.offset, error)
+    finally:
+        await consumer.stop()
+
+
 def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.TopicT,
                       alerts_topic: faust.TopicT, state: dict[str, Any]) -> None:
-    try:
-        from stream.spikes import DetectorConfig, SpikeDetector
-    except ImportError:  # TEMPORARY until the detector lands
-        log.error("spike detection unavailable: stream.spikes is missing")
-        return
+    from stream.spikes import DetectorConfig, SpikeDetector
 
     table = app.Table("spike-state", default=None, partitions=4)
     detectors: dict[str, SpikeDetector] = {}
