@@ -260,3 +260,14 @@ def test_csv_exports_stream_every_row_and_defuse_formulas(client: FlaskClient) -
     brands = list(csv.DictReader(io.StringIO(client.get(f"/api/export/brands.csv?{RANGE}").get_data(as_text=True))))
     assert sum(int(r["count"]) for r in brands) == sum(1 for d in ALL if in_range(d) and d["brand"])
     assert client.get("/api/export/mentions.csv?sentiment=bad").status_code == 400
+
+
+def test_no_index_yet_is_an_empty_answer_not_an_error(engines: Settings, tmp_path: Path) -> None:
+    app = make_console(dataclasses.replace(engines, index_prefix=f"t{uuid.uuid4().hex[:8]}"), tmp_path)
+    add_user(app, "pat", "marketing")
+    c = app.test_client()
+    login(c, "pat")
+    assert c.get("/api/search?q=bag").get_json() == {"total": 0, "results": [], "next": None}
+    assert c.get("/api/analytics/brands").get_json()["brands"] == []
+    assert c.get("/api/analytics/terms").get_json()["terms"] == []
+    assert c.get("/marketing/").status_code == 200

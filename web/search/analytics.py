@@ -97,6 +97,8 @@ def _start(bucket: dict[str, Any]) -> datetime:
 
 def read_brands(resp: dict[str, Any]) -> list[BrandSeries]:
     """Own brands first, then competitors, each group by volume."""
+    if "aggregations" not in resp:  # no index yet: nothing was ever ingested
+        return []
     series = [
         BrandSeries(
             brand=b["key"], competitor=bool(b["competitor"]["value"]), total=b["doc_count"],
@@ -131,6 +133,8 @@ class CategoryTimeline:
 
 
 def read_categories(resp: dict[str, Any]) -> CategoryTimeline:
+    if "aggregations" not in resp:
+        return CategoryTimeline([], {})
     aggs = resp["aggregations"]
     top = [(b["key"], b["doc_count"]) for b in aggs["top"]["buckets"]]
     names = [k for k, _ in top]
@@ -171,6 +175,8 @@ class Term:
 
 
 def read_terms(resp: dict[str, Any]) -> list[Term]:
+    if "aggregations" not in resp:
+        return []
     buckets = resp["aggregations"]["sample"]["terms"]["buckets"]
     return [Term(b["key"], b["doc_count"], b["bg_count"], b["score"]) for b in buckets]
 
@@ -199,6 +205,8 @@ class Author:
 
 
 def read_authors(resp: dict[str, Any]) -> list[Author]:
+    if "aggregations" not in resp:
+        return []
     return [Author(b["key"], int(b["reach"]["value"] or 0), b["doc_count"], b["negative"]["doc_count"])
             for b in resp["aggregations"]["authors"]["buckets"]]
 
