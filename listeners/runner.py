@@ -33,6 +33,9 @@ log = logging.getLogger("listeners.runner")
 DEFAULT_RULES = Path(__file__).parent / "rules" / "default_rules.yaml"
 SOURCES = ("demo", "replay", "webhook", "rss", "mastodon", "bluesky", "reddit")
 Clock = Callable[[], datetime]
+# kafka-python refuses network frames over 1 MB by default while fetching up to 50 MB: reading a busy
+# topic from an offset then fails with "Invalid frame length". Allow frames as large as a fetch.
+RECEIVE_MAX = 64 * 1024 * 1024
 
 
 class RuleMatchLike(Protocol):
@@ -353,6 +356,9 @@ def build_source(args: argparse.Namespace, settings: Settings, state: SourceStat
     if args.source == "bluesky":
         from listeners.sources import bluesky
 
+        if not (args.mode or settings.bluesky_jetstream_url or settings.bluesky_api_url):
+            raise SourceOff("set LC_BLUESKY_JETSTREAM_URL (the firehose), or LC_BLUESKY_API_URL with "
+                            "LC_BLUESKY_QUERIES (search)")
         mode = args.mode or ("jetstream" if settings.bluesky_jetstream_url else "search")
         if mode == "jetstream":
             return bluesky.JetstreamSource(settings.bluesky_jetstream_url, state, time.sleep)
@@ -388,7 +394,8 @@ def watch_rules(settings: Settings, holder: RulesHolder, stop: threading.Event,
 
     topic = settings.topic("listen.rules")
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-                             enable_auto_commit=False, client_id="listener-rules")
+                             enable_auto_commit=False, client_id="listener-rules",
+                             receive_message_max_bytes=RECEIVE_MAX)
     try:
         partitions = None
         while not stop.is_set() and not partitions:
@@ -423,7 +430,7 @@ def watch_rules(settings: Settings, holder: RulesHolder, stop: threading.Event,
         consumer.close()
 
 
-def warm_dedupe(bootstrap: str, topic: str, dedupe: Dedupe, per_partition: int = 20_000,
+def warm_dedupe(bootstrap: str, topic: str, dedupe: Dedupe, per_partition: int = 5_000,
                 timeout: float = 15.0) -> int:
     """Fill the dedupe with the ids at the tail of mentions.raw, so a restarted listener does not re-send
     what it sent just before it stopped (a page acknowledged but whose cursor was not yet stored, a boost
@@ -432,7 +439,8 @@ def warm_dedupe(bootstrap: str, topic: str, dedupe: Dedupe, per_partition: int =
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             client_id="listener-dedupe")
+                             client_id="listener-dedupe", fetch_max_wait_ms=50,
+                             receive_message_max_bytes=RECEIVE_MAX)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:
@@ -449,13 +457,12 @@ def warm_dedupe(bootstrap: str, topic: str, dedupe: Dedupe, per_partition: int =
         count = 0
         deadline = time.monotonic() + timeout
         while todo and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=500).items():
+            for records in consumer.poll(timeout_ms=200).values():
                 for record in records:
                     if record.key is not None:
                         dedupe.check_and_add(record.key.decode("utf-8", "replace"))
                         count += 1
-                if consumer.position(tp) >= todo.get(tp, 0):
-                    todo.pop(tp, None)
+            todo = {tp: end for tp, end in todo.items() if consumer.position(tp) < end}
         return count
     finally:
         consumer.close()
