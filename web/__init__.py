@@ -24,6 +24,7 @@ from web.context import Console, close_db, utc_now
 from web.feed import FeedConsumer, FeedHub
 from web.identity import IdentityPublisher, KafkaPublisher
 from web.models import User
+from web.replies import ByHand
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def create_app(config: Settings | None = None, **overrides: Any) -> Flask:
         sessions=session_factory(engine),
         identity=identity,
         clock=app.config.get("CLOCK") or utc_now,
+        replies=app.config.get("REPLY_SENDER") or ByHand(),
     )
     app.extensions["listening_center"] = state
     state.hub.listeners.append(verification.watcher(state.sessions, state.clock, state.identity))

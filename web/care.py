@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from stream.schema import ScoredMention, link_key
 from web.context import console, db, now
 from web.feed import HEARTBEAT_SECONDS, sse_stream
-from web.models import Case, Correction, HandleLink, Member, MentionState, User
+from web.models import Case, Correction, HandleLink, Member, MentionState, Reply, User
 from web.queue_states import QueueState, TransitionError, transition
+from web.replies import TEMPLATES, check_reply
+from web.replies import render_template as render_template_text
 from web.security import ROLES, STAFF, roles
 
 bp = Blueprint("care", __name__)
@@ -76,11 +80,16 @@ def _load_mention(mention_id: str) -> tuple[ScoredMention | None, MentionState |
 @bp.post("/mentions/<path:mention_id>/<any(take, release, reply, resolve, ignore, reopen):action>")
 @roles(*STAFF)
 def act(mention_id: str, action: str) -> tuple[Response, int]:
+    body = request.get_json(silent=True) or request.form
+    return _apply(mention_id, action, str(body.get("reason", ""))[:500])
+
+
+def _apply(mention_id: str, action: str, reason: str = "",
+           also: Callable[[Session], None] | None = None) -> tuple[Response, int]:
+    """One queue action under an optimistic lock; `also` adds rows to the same transaction."""
     scored, row = _load_mention(mention_id)
     if scored is None:
         return jsonify(error="this mention is no longer in the queue"), 404
-    body = request.get_json(silent=True) or request.form
-    reason = str(body.get("reason", ""))[:500]
     current = QueueState(row.state, row.assignee_id, row.reason) if row else QueueState()
     try:
         nxt = transition(current, action, current_user.id, current_user.role, reason)
@@ -101,6 +110,8 @@ def act(mention_id: str, action: str) -> tuple[Response, int]:
             version=1,
         )
         session.add(row)
+        if also is not None:
+            also(session)
         try:
             session.commit()
         except IntegrityError:  # another agent's first action won the race
@@ -118,6 +129,8 @@ def act(mention_id: str, action: str) -> tuple[Response, int]:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             session.rollback()
             return jsonify(error="someone else changed this mention first", conflict=True), 409
+        if also is not None:
+            also(session)
         session.commit()
         session.expire_all()
         row = session.get(MentionState, mention_id)
@@ -125,6 +138,38 @@ def act(mention_id: str, action: str) -> tuple[Response, int]:
     event = _state_event(row, _user_names({row.assignee_id} if row.assignee_id else set()))
     console().hub.publish_state(event)
     return jsonify(event), 200
+
+
+@bp.post("/mentions/<path:mention_id>/send-reply")
+@roles(*STAFF)
+def send_reply(mention_id: str) -> tuple[Response, int]:
+    """Send (or record to send by hand) the agent's reply; the mention moves to replied."""
+    scored, row = _load_mention(mention_id)
+    if scored is None:
+        return jsonify(error="this mention is no longer in the queue"), 404
+    body = request.get_json(silent=True) or request.form
+    text = str(body.get("text", ""))
+    problem = check_reply(text)
+    if problem:
+        return jsonify(error=problem), 400
+    current = QueueState(row.state, row.assignee_id, row.reason) if row else QueueState()
+    try:  # checked before sending: nothing goes out for a mention this agent does not hold
+        transition(current, "reply", current_user.id, current_user.role)
+    except TransitionError as exc:
+        return jsonify(error=str(exc), conflict=exc.conflict), 409 if exc.conflict else 400
+    sent = console().replies.send(scored.mention.platform, scored.mention.url, text)
+    user_id, at = current_user.id, now()
+
+    def record(session: Session) -> None:
+        session.add(Reply(mention_id=mention_id, user_id=user_id, text=text, status=sent.status,
+                          reference=sent.reference, created_at=at))
+
+    resp, status = _apply(mention_id, "reply", also=record)
+    if status == 200:
+        payload = resp.get_json()
+        payload.update(reply_status=sent.status, text=text)
+        return jsonify(payload), 200
+    return resp, status
 
 
 @bp.get("/mentions/<path:mention_id>")
@@ -158,6 +203,8 @@ def mention(mention_id: str) -> str:
         earlier=[ScoredMention.from_json(r.payload) for r in earlier if r.payload],
         cases=cases,
         sentiments=SENTIMENTS,
+        replies=list(session.scalars(sa.select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id))),
+        templates={k: render_template_text(k, scored.mention.author_handle) for k in TEMPLATES},
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.settings import Settings
 from web.feed import FeedConsumer, FeedHub
 from web.identity import IdentityPublisher
+from web.replies import ByHand, ReplySender
 
 
 def utc_now() -> datetime:
@@ -28,6 +29,7 @@ class Console:
     identity: IdentityPublisher
     clock: Callable[[], datetime] = utc_now
     consumer: FeedConsumer | None = None
+    replies: ReplySender = field(default_factory=ByHand)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

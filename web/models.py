@@ -185,3 +185,15 @@ class AuditImmutableError(RuntimeError):
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_audit_change(_mapper: Mapper[Any], _conn: sa.Connection, target: AuditEntry) -> None:
     raise AuditImmutableError(f"audit entry {target.id} cannot be changed or deleted")
+
+
+class Reply(Base):
+    __tablename__ = "console_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[str] = mapped_column(sa.String(300), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("console_users.id"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16))  # sent | to_send_by_hand
+    reference: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -4,6 +4,7 @@ Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,6 +120,22 @@ def test_hostile_mention_text_renders_as_text_and_runs_nothing(browser: Browser,
     assert page.locator("#mention img").count() == 0
     page.wait_for_timeout(300)  # give a broken page the chance to fire the handler
     assert dialogs == []
+
+
+def test_agent_replies_from_a_template_and_gets_a_copy_button(browser: Browser, console: LiveConsole,
+                                                              lc: Settings) -> None:
+    page = login(browser, console, "ana")
+    produce(lc, scored("mastodon:350", "Where is my refund?", handle="@waiting"))
+    expect(item(page, "mastodon:350")).to_be_visible(timeout=15_000)
+    item(page, "mastodon:350").locator("button.take").click()
+    expect(item(page, "mastodon:350").locator(".state")).to_have_text("taken by ana")
+    page.goto(f"{console.url}/mentions/mastodon:350")
+    page.get_by_role("button", name="sorry").click()
+    expect(page.locator("#reply-text")).to_have_value(re.compile(r"^Hi @waiting, we're sorry"))
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#replies li").last).to_contain_text("to send by hand")
+    expect(page.locator("#replies button.copy")).to_be_visible()
+    expect(page.locator("#state")).to_have_text("replied by ana")
 
 
 def test_post_without_csrf_token_is_refused_and_agent_cannot_open_admin(browser: Browser,

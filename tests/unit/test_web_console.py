@@ -288,3 +288,21 @@ def test_migration_matches_the_models(app: Flask) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     mine = [d for d in diff if "console_" in repr(d)]
     assert mine == []
+
+
+def test_reply_is_recorded_to_send_by_hand_and_moves_the_mention_to_replied(app: Flask) -> None:
+    state(app).hub.publish(scored("mastodon:1", handle="@ana"))
+    ana, ta = _client(app, "ana")
+    bo, tb = _client(app, "bo")
+    headers = {"X-CSRFToken": ta}
+    assert ana.post("/mentions/mastodon:1/send-reply", json={"text": " "}, headers=headers).status_code == 400
+    assert ana.post("/mentions/mastodon:1/send-reply", json={"text": "x" * 501}, headers=headers).status_code == 400
+    ana.post("/mentions/mastodon:1/take", json={}, headers=headers)
+    refused = bo.post("/mentions/mastodon:1/send-reply", json={"text": "hi"}, headers={"X-CSRFToken": tb})
+    assert refused.status_code == 409
+    resp = ana.post("/mentions/mastodon:1/send-reply", json={"text": "Sorry <b>@ana</b>"}, headers=headers)
+    body = resp.get_json()
+    assert (body["state"], body["reply_status"]) == ("replied", "to_send_by_hand")
+    html = ana.get("/mentions/mastodon:1").get_data(as_text=True)
+    assert "Sorry &lt;b&gt;@ana&lt;/b&gt;" in html and "to send by hand" in html
+    assert "Hi @ana, we&#39;re sorry" in html  # the template, filled with the author's handle

@@ -39,4 +39,47 @@
         });
     });
   }
+
+  const replyText = document.getElementById("reply-text");
+  const count = document.getElementById("reply-count");
+  function recount() { count.textContent = replyText.value.length + " / 500"; }
+  replyText.addEventListener("input", recount);
+  for (const b of document.querySelectorAll("button.use-template")) {
+    b.addEventListener("click", function () { replyText.value = b.dataset.text; recount(); replyText.focus(); });
+  }
+  function copyButton(text) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary copy";
+    button.textContent = "Copy";
+    button.dataset.text = text;
+    wireCopy(button);
+    return button;
+  }
+  function wireCopy(button) {
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(button.dataset.text).then(function () { button.textContent = "Copied"; });
+    });
+  }
+  for (const b of document.querySelectorAll("#replies button.copy")) wireCopy(b);
+  document.getElementById("send-reply").addEventListener("click", function () {
+    const result = document.getElementById("reply-result");
+    post("/mentions/" + encodeURIComponent(id) + "/send-reply", { text: replyText.value }, function (ok, data) {
+      if (!ok) { result.textContent = data.error || "refused"; return; }
+      result.textContent = "";
+      document.getElementById("state").textContent = data.state + (data.assignee ? " by " + data.assignee : "");
+      const li = document.createElement("li");
+      const badge = document.createElement("span");
+      badge.className = "badge " + (data.reply_status === "sent" ? "ok" : "warn");
+      badge.textContent = data.reply_status.replace(/_/g, " ");
+      const text = document.createElement("span");
+      text.className = "reply-text";
+      text.textContent = " " + data.text + " ";
+      li.append(badge, text);
+      if (data.reply_status === "to_send_by_hand") li.append(copyButton(data.text));
+      document.getElementById("replies").append(li);
+      replyText.value = "";
+      recount();
+    });
+  });
 })();
