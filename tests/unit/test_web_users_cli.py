@@ -54,3 +54,24 @@ def test_duplicates_short_passwords_and_unknown_roles_are_refused(env: str, monk
     with pytest.raises(SystemExit):
         main(["add", "cy", "--role", "king"])
     assert main(["add", "cy", "--role", "agent", "--password-env", "UNSET_VAR_X"]) == 2
+
+
+def test_bootstrap_makes_the_first_admin_once(env: str, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("LC_ADMIN_PASSWORD", raising=False)
+    assert main(["bootstrap"]) == 0
+    out = capsys.readouterr().out
+    assert "created admin 'admin'" in out and "password (shown once): " in out
+    assert main(["bootstrap"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    with sa.orm.Session(make_engine(env)) as s:
+        assert s.scalars(sa.select(User.username)).all() == ["admin"]
+
+
+def test_bootstrap_takes_the_password_from_the_environment(env: str, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LC_ADMIN_PASSWORD", "from the environment")
+    assert main(["bootstrap"]) == 0
+    assert "shown once" not in capsys.readouterr().out
+    with sa.orm.Session(make_engine(env)) as s:
+        assert authenticate(s, "admin", "from the environment") is not None
