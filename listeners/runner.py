@@ -277,6 +277,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--file", type=Path, help="JSON lines (.jsonl) or CSV (.csv) of past mentions")
     replay.add_argument("--speed", type=float, default=1.0,
                         help="times the original pace; 0 = as fast as possible (default: 1)")
+    p.add_argument("--stream", action="store_true",
+                   help="mastodon: follow the hashtags on the streaming API between REST rounds")
     bsky = p.add_argument_group("bluesky")
     bsky.add_argument("--mode", choices=("jetstream", "search"),
                       help="default: jetstream when LC_BLUESKY_JETSTREAM_URL is set, else search")
@@ -338,7 +340,8 @@ def build_source(args: argparse.Namespace, settings: Settings, state: SourceStat
         feeds = mastodon.feeds_from(_csv(settings.mastodon_hashtags), _csv(settings.mastodon_accounts),
                                     _csv(settings.mastodon_queries), settings.mastodon_token)
         return mastodon.MastodonSource(settings.mastodon_url, feeds, _fetcher(state), settings.mastodon_token,
-                                       poll_seconds=settings.listen_poll_seconds, once=args.once)
+                                       poll_seconds=settings.listen_poll_seconds, once=args.once,
+                                       stream=args.stream)
     if args.source == "reddit":
         from listeners.sources import reddit
 

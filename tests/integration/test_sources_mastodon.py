@@ -172,3 +172,54 @@ def test_pages_429_malformed_and_a_restart_in_the_middle(lc: Settings, fake: Fak
     sample = next(m for m in mentions if m.id.endswith(STATUSES[0]["id"]))
     assert sample.author_handle.endswith("@social.example") and sample.brand
     assert "<" not in sample.text
+
+
+def test_streaming_updates_between_rest_rounds_leave_no_gap(lc: Settings, fake: FakeMastodon) -> None:
+    """REST catches up to status 49, the stream pushes 50..69 and drops, the next REST round brings 70..96."""
+    from websockets.sync.client import connect
+    from websockets.sync.server import ServerConnection, serve
+
+    fake.published = 50
+    pushed: list[str] = []
+
+    def handle(connection: ServerConnection) -> None:
+        assert connection.request is not None
+        pushed.append(connection.request.path)
+        if len(pushed) > 1:
+            for _ in connection:  # a later connection: quiet until the client leaves
+                pass
+            return
+        for status in STATUSES[50:70]:
+            connection.send(json.dumps({"stream": ["hashtag", "skywayair"], "event": "update",
+                                        "payload": json.dumps(status)}))
+        connection.send(json.dumps({"stream": ["hashtag", "skywayair"], "event": "delete", "payload": "1"}))
+        fake.published = len(STATUSES)  # meanwhile more arrived; the stream drops before pushing them
+
+    ws = serve(handle, "127.0.0.1", 0)
+    threading.Thread(target=ws.serve_forever, daemon=True).start()
+    ws_port = ws.socket.getsockname()[1]
+    try:
+        engine = make_engine(lc.db_url)
+        migrate(lc.db_url)
+        store = CursorStore(session_factory(engine), "mastodon")
+        store.save({"tag:skywayair": STATUSES[9]["id"]}, datetime.now(UTC))
+        state = SourceState("mastodon")
+        fetcher = Fetcher(httpx.Client(timeout=10), state, lambda s: None, lambda: datetime.now(UTC))
+        rest_port = fake.url.rsplit(":", 1)[1]
+        source = mastodon.MastodonSource(
+            fake.url, mastodon.feeds_from(["SkywayAir"], [], [], ""), fetcher, "tok", poll_seconds=30, stream=True,
+            connect=lambda url: connect(url.replace(f":{rest_port}/", f":{ws_port}/"), close_timeout=1))
+        listener = Listener(state, KafkaSink(lc.kafka_bootstrap),
+                            Topics(lc.topic("mentions.raw"), lc.topic("mentions.deadletter")),
+                            RulesHolder(load_rules()), lambda: datetime.now(UTC))
+        run(source, listener, store, lambda: datetime.now(UTC), max_items=40 + 20 + 27)
+        listener.sink.close()
+    finally:
+        ws.shutdown()
+    assert pushed[0] == "/api/v1/streaming?stream=hashtag&tag=skywayair&access_token=tok"
+    assert store.load() == {"tag:skywayair": STATUSES[-1]["id"]}
+    ids = [Mention.from_json(v).id for v in read_all(lc, "mentions.raw")]
+    assert len(ids) == len(set(ids))
+    # A boost in the range brings its (older) original: that is the post it shows.
+    wanted = {f"mastodon:{(s.get('reblog') or s)['uri']}" for s in STATUSES[10:] if "content" in s}
+    assert set(ids) == wanted
