@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -525,6 +526,8 @@ def main(argv: list[str]) -> int:
         print(f"listener {name}: cannot load rules from {args.rules}: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
+    # `down` and supervisors send SIGTERM: finish the batch in hand, flush, store the state, then exit.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
     if rules is not None and not args.no_live_rules:
         _start_rules_watch(settings, rules, stop)
 
