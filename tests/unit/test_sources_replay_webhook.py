@@ -108,3 +108,10 @@ def test_good_payload_shapes() -> None:
     for body in (one, [one], {"mentions": [one]}):
         (item,) = webhook.parse_body(json.dumps(body).encode(), "application/json; charset=utf-8")
         assert item.mention is not None and item.mention.id == "webhook:a1" and item.mention.brand == "skyway"
+
+
+def test_progress_bar_counts_the_lines_replayed(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeTime()
+    source = ReplaySource(FIXTURES / "mentions.jsonl", None, fake.clock, fake.sleep, progress=True, batch_size=3)
+    assert sum(len(b.items) for b in source.batches({})) == 7
+    assert "replay mentions.jsonl" in capsys.readouterr().err
