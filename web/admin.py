@@ -35,8 +35,16 @@ def add_user() -> str | Response:
         session.rollback()
         users = list(session.scalars(sa.select(User).order_by(User.username)))
         return render_template("admin_users.html", users=users, roles=ROLES, form=form, error=str(exc)), 400  # type: ignore[return-value]
-    audit_log.record(session, now(), current_user, "user.create", "user", str(user.id), None,
-                     {"username": user.username, "role": user.role})
+    audit_log.record(
+        session,
+        now(),
+        current_user,
+        "user.create",
+        "user",
+        str(user.id),
+        None,
+        {"username": user.username, "role": user.role},
+    )
     session.commit()
     flash(f"Created {user.username} ({user.role}).", "ok")
     return redirect(url_for("admin.index"))
@@ -59,8 +67,9 @@ def set_role(user_id: int) -> Response:
         return redirect(url_for("admin.index"))
     before = {"role": user.role, "active": user.active}
     user.role, user.active = role, active
-    audit_log.record(session, now(), current_user, "user.role", "user", str(user.id), before,
-                     {"role": role, "active": active})
+    audit_log.record(
+        session, now(), current_user, "user.role", "user", str(user.id), before, {"role": role, "active": active}
+    )
     session.commit()
     flash(f"{user.username} is now {role}{'' if active else ' (disabled)'}.", "ok")
     return redirect(url_for("admin.index"))

@@ -84,8 +84,9 @@ def act(mention_id: str, action: str) -> tuple[Response, int]:
     return _apply(mention_id, action, str(body.get("reason", ""))[:500])
 
 
-def _apply(mention_id: str, action: str, reason: str = "",
-           also: Callable[[Session], None] | None = None) -> tuple[Response, int]:
+def _apply(
+    mention_id: str, action: str, reason: str = "", also: Callable[[Session], None] | None = None
+) -> tuple[Response, int]:
     """One queue action under an optimistic lock; `also` adds rows to the same transaction."""
     scored, row = _load_mention(mention_id)
     if scored is None:
@@ -122,8 +123,9 @@ def _apply(mention_id: str, action: str, reason: str = "",
         result = session.execute(
             sa.update(MentionState)
             .where(MentionState.mention_id == mention_id, MentionState.version == row.version)
-            .values(state=nxt.state, assignee_id=nxt.assignee_id, reason=nxt.reason, updated_at=at,
-                    version=row.version + 1)
+            .values(
+                state=nxt.state, assignee_id=nxt.assignee_id, reason=nxt.reason, updated_at=at, version=row.version + 1
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -161,8 +163,16 @@ def send_reply(mention_id: str) -> tuple[Response, int]:
     user_id, at = current_user.id, now()
 
     def record(session: Session) -> None:
-        session.add(Reply(mention_id=mention_id, user_id=user_id, text=text, status=sent.status,
-                          reference=sent.reference, created_at=at))
+        session.add(
+            Reply(
+                mention_id=mention_id,
+                user_id=user_id,
+                text=text,
+                status=sent.status,
+                reference=sent.reference,
+                created_at=at,
+            )
+        )
 
     resp, status = _apply(mention_id, "reply", also=record)
     if status == 200:
@@ -229,9 +239,16 @@ def correct(mention_id: str) -> tuple[Response, int]:
         return jsonify(error="only sentiment or category can be corrected"), 400
     session = db()
     session.add(
-        Correction(mention_id=mention_id, brand=scored.mention.brand, field=field, automatic=automatic,
-                   corrected=value, lexicon_version=scored.lexicon_version, user_id=current_user.id,
-                   created_at=now())
+        Correction(
+            mention_id=mention_id,
+            brand=scored.mention.brand,
+            field=field,
+            automatic=automatic,
+            corrected=value,
+            lexicon_version=scored.lexicon_version,
+            user_id=current_user.id,
+            created_at=now(),
+        )
     )
     session.commit()
     return jsonify(mention_id=mention_id, field=field, automatic=automatic, corrected=value), 200
@@ -241,16 +258,30 @@ def correct(mention_id: str) -> tuple[Response, int]:
 @roles(*ROLES)
 def quality() -> str:
     """How often people agreed with the automatic judgement, per brand and field."""
-    rows = db().execute(
-        sa.select(Correction.brand, Correction.field, Correction.lexicon_version,
-                  sa.func.count(), sa.func.sum(sa.case((Correction.automatic == Correction.corrected, 1), else_=0)))
-        .group_by(Correction.brand, Correction.field, Correction.lexicon_version)
-        .order_by(Correction.brand, Correction.field)
-    ).all()
+    rows = (
+        db()
+        .execute(
+            sa.select(
+                Correction.brand,
+                Correction.field,
+                Correction.lexicon_version,
+                sa.func.count(),
+                sa.func.sum(sa.case((Correction.automatic == Correction.corrected, 1), else_=0)),
+            )
+            .group_by(Correction.brand, Correction.field, Correction.lexicon_version)
+            .order_by(Correction.brand, Correction.field)
+        )
+        .all()
+    )
     table = [
-        {"brand": b or "(none)", "field": f, "lexicon": lv, "reviewed": n, "agreed": int(a or 0),
-         "rate": (int(a or 0) / n) if n else 0.0}
+        {
+            "brand": b or "(none)",
+            "field": f,
+            "lexicon": lv,
+            "reviewed": n,
+            "agreed": int(a or 0),
+            "rate": (int(a or 0) / n) if n else 0.0,
+        }
         for b, f, lv, n, a in rows
     ]
     return render_template("quality.html", rows=table)
-

@@ -66,8 +66,9 @@ class CaseForm(FlaskForm):
     apology_template = SelectField("Apology template", choices=[(k, k) for k in APOLOGIES], default="general")
     apology = TextAreaField("Apology", validators=[Length(max=2000)])
     compensation_kind = SelectField("Compensation", choices=_choices(COMPENSATION_KINDS), default="none")
-    amount = StringField("Amount (points, or dollars for vouchers and refunds)", default="0",
-                         validators=[Length(max=12)])
+    amount = StringField(
+        "Amount (points, or dollars for vouchers and refunds)", default="0", validators=[Length(max=12)]
+    )
     follow_up_on = DateField("Follow up on", validators=[Optional()])
     mention_id = StringField(validators=[Length(max=300)])
     loyalty_id = StringField(validators=[Length(max=32)])
@@ -94,10 +95,14 @@ class CaseForm(FlaskForm):
 
 def _case_dict(case: Case) -> dict[str, Any]:
     return {
-        "state": case.state, "category": case.category, "severity": case.severity,
-        "compensation_kind": case.compensation_kind, "compensation_cents": case.compensation_cents,
+        "state": case.state,
+        "category": case.category,
+        "severity": case.severity,
+        "compensation_kind": case.compensation_kind,
+        "compensation_cents": case.compensation_cents,
         "follow_up_on": case.follow_up_on.isoformat() if case.follow_up_on else None,
-        "outcome": case.outcome, "approved_by": case.approved_by,
+        "outcome": case.outcome,
+        "approved_by": case.approved_by,
     }
 
 
@@ -130,8 +135,11 @@ def index() -> str:
         query = query.where(Case.opened_by == current_user.id)
     cases = list(session.scalars(query))
     rows = [
-        CaseRow(case, sla_status(case.severity, case.opened_at, at, case.first_response_at, case.resolved_at),
-                follow_up_state(case.state, case.follow_up_on, at.date()))
+        CaseRow(
+            case,
+            sla_status(case.severity, case.opened_at, at, case.first_response_at, case.resolved_at),
+            follow_up_state(case.state, case.follow_up_on, at.date()),
+        )
         for case in cases
     ]
     due = [r for r in rows if r.state == "follow_up_due" and r.case.opened_by == current_user.id]
@@ -196,7 +204,11 @@ def show(case_id: int) -> str:
     sla = sla_status(case.severity, case.opened_at, at, case.first_response_at, case.resolved_at)
     member = db().get(Member, case.loyalty_id) if case.loyalty_id else None
     return render_template(
-        "case.html", case=case, sla=sla, member=member, outcomes=OUTCOMES,
+        "case.html",
+        case=case,
+        sla=sla,
+        member=member,
+        outcomes=OUTCOMES,
         shown_state=follow_up_state(case.state, case.follow_up_on, at.date()),
         can_decide=current_user.role in OVERSIGHT,
     )
@@ -272,12 +284,8 @@ def decision(case_id: int) -> Response:
 @roles(*OVERSIGHT)
 def reports() -> str:
     cases = list(db().scalars(sa.select(Case)))
-    by_category_outcome: Counter[tuple[str, str]] = Counter(
-        (c.category, c.outcome or "(open)") for c in cases
-    )
-    first = [
-        (c.first_response_at - c.opened_at).total_seconds() for c in cases if c.first_response_at is not None
-    ]
+    by_category_outcome: Counter[tuple[str, str]] = Counter((c.category, c.outcome or "(open)") for c in cases)
+    first = [(c.first_response_at - c.opened_at).total_seconds() for c in cases if c.first_response_at is not None]
     resolution = [(c.resolved_at - c.opened_at).total_seconds() for c in cases if c.resolved_at is not None]
     weekly: defaultdict[date, int] = defaultdict(int)
     for c in cases:
@@ -310,5 +318,3 @@ def minutes_filter(seconds: float | None) -> str:
 @bp.app_template_filter("when")
 def when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M")
-
-

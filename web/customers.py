@@ -107,21 +107,45 @@ def profile(loyalty_id: str) -> str:
         abort(404)
     links = list(session.scalars(sa.select(HandleLink).where(HandleLink.loyalty_id == loyalty_id)))
     keys = [link.key for link in links]
-    rows = list(session.scalars(
-        sa.select(MentionState).where(MentionState.author_key.in_(keys)).order_by(MentionState.updated_at.desc())
-    )) if keys else []
+    rows = (
+        list(
+            session.scalars(
+                sa.select(MentionState)
+                .where(MentionState.author_key.in_(keys))
+                .order_by(MentionState.updated_at.desc())
+            )
+        )
+        if keys
+        else []
+    )
     mentions = [(ScoredMention.from_json(r.payload), r.state) for r in rows if r.payload]
-    cases = list(session.scalars(
-        sa.select(Case).where(sa.or_(Case.loyalty_id == loyalty_id, Case.author_key.in_(keys)))
-        .order_by(Case.opened_at.desc())
-    ))
-    codes = list(session.scalars(
-        sa.select(VerificationCode).where(VerificationCode.loyalty_id == loyalty_id, VerificationCode.used_at.is_(None),
-                                          VerificationCode.expires_at > now())
-    ))
+    cases = list(
+        session.scalars(
+            sa.select(Case)
+            .where(sa.or_(Case.loyalty_id == loyalty_id, Case.author_key.in_(keys)))
+            .order_by(Case.opened_at.desc())
+        )
+    )
+    codes = list(
+        session.scalars(
+            sa.select(VerificationCode).where(
+                VerificationCode.loyalty_id == loyalty_id,
+                VerificationCode.used_at.is_(None),
+                VerificationCode.expires_at > now(),
+            )
+        )
+    )
     sentiment = [(s.mention.created_at[:10], s.sentiment.compound) for s, _ in reversed(mentions)]
-    return render_template("profile.html", member=member, links=links, mentions=mentions, cases=cases,
-                           codes=codes, platforms=PLATFORMS, sentiment=sentiment)
+    return render_template(
+        "profile.html",
+        member=member,
+        links=links,
+        mentions=mentions,
+        cases=cases,
+        codes=codes,
+        platforms=PLATFORMS,
+        sentiment=sentiment,
+    )
 
 
 @bp.post("/<loyalty_id>/links")
@@ -152,13 +176,28 @@ def _create_link(member: Member, platform: str, handle: str, verified: bool) -> 
     """Adds the row, then publishes; the caller commits only after the broker took the link."""
     session = db()
     at = now()
-    row = HandleLink(key=link_key(platform, handle), platform=platform, handle=handle, loyalty_id=member.loyalty_id,
-                     verified=verified, linked_by=current_user.id, linked_at=at)
+    row = HandleLink(
+        key=link_key(platform, handle),
+        platform=platform,
+        handle=handle,
+        loyalty_id=member.loyalty_id,
+        verified=verified,
+        linked_by=current_user.id,
+        linked_at=at,
+    )
     session.add(row)
     session.flush()
     audit.record(session, at, current_user, "link.create", "link", row.key, None, _link_dict(row))
-    console().identity.link(IdentityLink(platform=platform, handle=handle, loyalty_id=member.loyalty_id,
-                                         linked_at=format_time(at), tier=member.tier, verified=verified))
+    console().identity.link(
+        IdentityLink(
+            platform=platform,
+            handle=handle,
+            loyalty_id=member.loyalty_id,
+            linked_at=format_time(at),
+            tier=member.tier,
+            verified=verified,
+        )
+    )
     return row
 
 
@@ -196,8 +235,16 @@ def new_code(loyalty_id: str) -> Response:
         return redirect(url_for("customers.profile", loyalty_id=loyalty_id))
     at = now()
     code = "LC-" + secrets.token_hex(4).upper()
-    session.add(VerificationCode(key=link_key(platform, handle), loyalty_id=loyalty_id, code=code,
-                                 created_by=current_user.id, created_at=at, expires_at=at + CODE_LIFETIME))
+    session.add(
+        VerificationCode(
+            key=link_key(platform, handle),
+            loyalty_id=loyalty_id,
+            code=code,
+            created_by=current_user.id,
+            created_at=at,
+            expires_at=at + CODE_LIFETIME,
+        )
+    )
     session.commit()
     flash(f"Ask @{handle} to post or send {code} within 24 hours.", "ok")
     return redirect(url_for("customers.profile", loyalty_id=loyalty_id))

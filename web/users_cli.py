@@ -32,8 +32,12 @@ def main(argv: list[str]) -> int:
     add.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     boot = sub.add_parser("bootstrap", help="create the first admin if there is no admin yet")
     boot.add_argument("--name", default="admin")
-    boot.add_argument("--password-env", metavar="VAR", default="LC_ADMIN_PASSWORD",
-                      help="read the password from this environment variable when set (default LC_ADMIN_PASSWORD)")
+    boot.add_argument(
+        "--password-env",
+        metavar="VAR",
+        default="LC_ADMIN_PASSWORD",
+        help="read the password from this environment variable when set (default LC_ADMIN_PASSWORD)",
+    )
     args = parser.parse_args(argv)
     if args.command == "bootstrap":
         args.role = "admin"
@@ -62,8 +66,16 @@ def main(argv: list[str]) -> int:
                 print("an admin exists already: nothing to do")
                 return 0
             user = create_user(session, args.name, args.role, password, now)
-            audit.record(session, now, None, "user.create", "user", str(user.id), None,
-                         {"username": user.username, "role": user.role})
+            audit.record(
+                session,
+                now,
+                None,
+                "user.create",
+                "user",
+                str(user.id),
+                None,
+                {"username": user.username, "role": user.role},
+            )
     except AccountError as exc:
         print(f"listening-center user: {exc}", file=sys.stderr)
         return 1

@@ -30,8 +30,10 @@ def confirm_codes(session: Session, scored: ScoredMention, at: datetime, publish
     key = link_key(scored.mention.platform, scored.mention.author_handle)
     codes = session.scalars(
         sa.select(VerificationCode).where(
-            VerificationCode.code.in_(found), VerificationCode.key == key,
-            VerificationCode.used_at.is_(None), VerificationCode.expires_at > at,
+            VerificationCode.code.in_(found),
+            VerificationCode.key == key,
+            VerificationCode.used_at.is_(None),
+            VerificationCode.expires_at > at,
         )
     ).all()
     verified = []
@@ -47,17 +49,40 @@ def confirm_codes(session: Session, scored: ScoredMention, at: datetime, publish
         before = None
         handle = scored.mention.author_handle.lstrip("@")
         if link is None:
-            link = HandleLink(key=key, platform=scored.mention.platform.lower(), handle=handle,
-                              loyalty_id=code.loyalty_id, verified=True, linked_by=code.created_by, linked_at=at)
+            link = HandleLink(
+                key=key,
+                platform=scored.mention.platform.lower(),
+                handle=handle,
+                loyalty_id=code.loyalty_id,
+                verified=True,
+                linked_by=code.created_by,
+                linked_at=at,
+            )
             session.add(link)
         else:
             before = {"verified": link.verified}
             link.verified = True
         session.flush()
-        audit.record(session, at, None, "link.verify", "link", key, before,
-                     {"loyalty_id": code.loyalty_id, "verified": True, "code": code.code})
-        publisher.link(IdentityLink(platform=link.platform, handle=link.handle, loyalty_id=code.loyalty_id,
-                                    linked_at=format_time(at), tier=member.tier, verified=True))
+        audit.record(
+            session,
+            at,
+            None,
+            "link.verify",
+            "link",
+            key,
+            before,
+            {"loyalty_id": code.loyalty_id, "verified": True, "code": code.code},
+        )
+        publisher.link(
+            IdentityLink(
+                platform=link.platform,
+                handle=link.handle,
+                loyalty_id=code.loyalty_id,
+                linked_at=format_time(at),
+                tier=member.tier,
+                verified=True,
+            )
+        )
         verified.append(key)
     return verified
 

@@ -38,8 +38,9 @@ class LiveConsole:
         page = client.get(f"{self.url}/login").text
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
         assert token
-        resp = client.post(f"{self.url}/login", data={"username": name, "password": PASSWORD,
-                                                     "csrf_token": token.group(1)})
+        resp = client.post(
+            f"{self.url}/login", data={"username": name, "password": PASSWORD, "csrf_token": token.group(1)}
+        )
         assert resp.status_code == 302, resp.text
         home = client.get(f"{self.url}/").text
         meta = re.search(r'name="csrf-token" content="([^"]+)"', home)

@@ -23,8 +23,13 @@ from web.models import Member
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,15 @@ def console(lc: Settings) -> Iterator[LiveConsole]:
         for name, role in [("ana", "agent"), ("bo", "agent"), ("sue", "supervisor")]:
             live.add_user(name, role)
         with transaction(live.state.sessions) as s:
-            s.add(Member(loyalty_id="AB123456", name="Ana Diaz", tier="gold", email="ana@example.com",
-                         created_at=live.state.clock()))
+            s.add(
+                Member(
+                    loyalty_id="AB123456",
+                    name="Ana Diaz",
+                    tier="gold",
+                    email="ana@example.com",
+                    created_at=live.state.clock(),
+                )
+            )
         assert live.state.consumer is not None
         wait_for(live.state.consumer.ready.is_set, timeout=30, what="the feed consumer")
         yield live
@@ -70,14 +82,18 @@ def item(page: Page, mention_id: str):  # type: ignore[no-untyped-def]
     return page.locator(f'#feed li[data-id="{mention_id}"]')
 
 
-def test_a_produced_mention_appears_in_the_queue_without_reload(browser: Browser, console: LiveConsole,
-                                                               lc: Settings) -> None:
+def test_a_produced_mention_appears_in_the_queue_without_reload(
+    browser: Browser, console: LiveConsole, lc: Settings
+) -> None:
     page = login(browser, console, "ana")
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
-    produce(lc, scored("mastodon:100", "Flight 1234 delayed three hours, no updates at the gate", priority=0.4),
-            scored("mastodon:101", "Lost my bag again. Gold member for 9 years.", priority=0.9, handle="@vip"),
-            scored("mastodon:102", "Great crew today, thank you!", priority=0.1, label="positive", compound=0.8))
+    produce(
+        lc,
+        scored("mastodon:100", "Flight 1234 delayed three hours, no updates at the gate", priority=0.4),
+        scored("mastodon:101", "Lost my bag again. Gold member for 9 years.", priority=0.9, handle="@vip"),
+        scored("mastodon:102", "Great crew today, thank you!", priority=0.1, label="positive", compound=0.8),
+    )
     expect(item(page, "mastodon:102")).to_be_visible(timeout=15_000)
     expect(page.locator("#feed li")).to_have_count(3)
     # by priority: the bag complaint first
@@ -87,8 +103,9 @@ def test_a_produced_mention_appears_in_the_queue_without_reload(browser: Browser
     page.screenshot(path=str(ARTIFACTS / "console-queue.png"), full_page=True)
 
 
-def test_two_agents_one_takes_it_and_the_other_sees_it_taken(browser: Browser, console: LiveConsole,
-                                                            lc: Settings) -> None:
+def test_two_agents_one_takes_it_and_the_other_sees_it_taken(
+    browser: Browser, console: LiveConsole, lc: Settings
+) -> None:
     ana, bo = login(browser, console, "ana"), login(browser, console, "bo")
     produce(lc, scored("mastodon:200", "Cancelled flight, stuck in Denver"))
     for page in (ana, bo):
@@ -99,8 +116,9 @@ def test_two_agents_one_takes_it_and_the_other_sees_it_taken(browser: Browser, c
     expect(item(ana, "mastodon:200").locator(".state")).to_have_text("taken by ana")
 
 
-def test_hostile_mention_text_renders_as_text_and_runs_nothing(browser: Browser, console: LiveConsole,
-                                                              lc: Settings) -> None:
+def test_hostile_mention_text_renders_as_text_and_runs_nothing(
+    browser: Browser, console: LiveConsole, lc: Settings
+) -> None:
     page = login(browser, console, "ana")
     dialogs: list[str] = []
 
@@ -122,8 +140,9 @@ def test_hostile_mention_text_renders_as_text_and_runs_nothing(browser: Browser,
     assert dialogs == []
 
 
-def test_agent_replies_from_a_template_and_gets_a_copy_button(browser: Browser, console: LiveConsole,
-                                                              lc: Settings) -> None:
+def test_agent_replies_from_a_template_and_gets_a_copy_button(
+    browser: Browser, console: LiveConsole, lc: Settings
+) -> None:
     page = login(browser, console, "ana")
     produce(lc, scored("mastodon:350", "Where is my refund?", handle="@waiting"))
     expect(item(page, "mastodon:350")).to_be_visible(timeout=15_000)
@@ -138,11 +157,11 @@ def test_agent_replies_from_a_template_and_gets_a_copy_button(browser: Browser, 
     expect(page.locator("#state")).to_have_text("replied by ana")
 
 
-def test_post_without_csrf_token_is_refused_and_agent_cannot_open_admin(browser: Browser,
-                                                                        console: LiveConsole) -> None:
+def test_post_without_csrf_token_is_refused_and_agent_cannot_open_admin(browser: Browser, console: LiveConsole) -> None:
     page = login(browser, console, "ana")
-    refused = page.context.request.post(f"{console.url}/customers/", form={"loyalty_id": "ZZ999999",
-                                                                           "name": "X", "tier": "gold"})
+    refused = page.context.request.post(
+        f"{console.url}/customers/", form={"loyalty_id": "ZZ999999", "name": "X", "tier": "gold"}
+    )
     assert refused.status == 400
     resp = page.goto(f"{console.url}/admin/")
     assert resp is not None and resp.status == 403
@@ -182,10 +201,14 @@ def test_case_over_the_limit_waits_for_a_supervisor(browser: Browser, console: L
     ana.screenshot(path=str(ARTIFACTS / "console-profile.png"), full_page=True)
 
 
-@pytest.mark.xfail(reason="stream/worker.py's identity reader never starts: aiokafka's partitions_for_topic() "
-                          "returns None after topics() for an unsubscribed topic (reported to the lead)", strict=False)
-def test_a_linked_handles_next_mention_arrives_enriched(browser: Browser, console: LiveConsole, lc: Settings,
-                                                        processes: Processes) -> None:
+@pytest.mark.xfail(
+    reason="stream/worker.py's identity reader never starts: aiokafka's partitions_for_topic() "
+    "returns None after topics() for an unsubscribed topic (reported to the lead)",
+    strict=False,
+)
+def test_a_linked_handles_next_mention_arrives_enriched(
+    browser: Browser, console: LiveConsole, lc: Settings, processes: Processes
+) -> None:
     """The whole loop: the console links a handle -> identity.links -> the stream worker enriches the
     author's next raw mention -> mentions.scored -> the queue shows the member's tier."""
     processes.start("worker", "worker")

@@ -68,14 +68,20 @@ def test_link_and_unlink_reach_identity_links(lc: Settings) -> None:
             s.add(Member(loyalty_id="AB123456", name="Ana", tier="gold", email="", created_at=console.state.clock()))
         with httpx.Client(timeout=30) as client:
             token = console.login(client, "ana")
-            resp = client.post(f"{console.url}/customers/AB123456/links",
-                               data={"csrf_token": token, "platform": "mastodon", "handle": "@Ana"})
+            resp = client.post(
+                f"{console.url}/customers/AB123456/links",
+                data={"csrf_token": token, "platform": "mastodon", "handle": "@Ana"},
+            )
             assert resp.status_code == 302
             link_id = 1
             resp = client.post(f"{console.url}/customers/links/{link_id}/unlink", data={"csrf_token": token})
             assert resp.status_code == 302
-    consumer = KafkaConsumer(lc.topic("identity.links"), bootstrap_servers=lc.kafka_bootstrap,
-                             auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        lc.topic("identity.links"),
+        bootstrap_servers=lc.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
     records = [(r.key, r.value) for r in consumer]
     consumer.close()
     assert records[0][0] == b"mastodon:ana"

@@ -47,12 +47,14 @@ def app(tmp_path: Path) -> Flask:
 
 def test_every_view_declares_its_roles_or_is_public(app: Flask) -> None:
     undeclared = [
-        rule.endpoint for rule in app.url_map.iter_rules()
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
         if rule.endpoint != "static" and view_roles(app.view_functions[rule.endpoint]) == frozenset()
     ]
     assert undeclared == []
     public = sorted(
-        r.endpoint for r in app.url_map.iter_rules()
+        r.endpoint
+        for r in app.url_map.iter_rules()
         if r.endpoint != "static" and view_roles(app.view_functions[r.endpoint]) is None
     )
     assert set(public) <= {"auth.login", "healthz", "oncall.act_on_link"}  # the last checks a signed token
@@ -149,7 +151,8 @@ def test_secure_cookie_flag_follows_the_setting(tmp_path: Path) -> None:
     from infra.settings import Settings
     from web import create_app
 
-    settings = Settings(runtime_dir=tmp_path, secret_key="k", database_url=f"sqlite:///{tmp_path}/s.db",
-                        secure_cookies=True)
+    settings = Settings(
+        runtime_dir=tmp_path, secret_key="k", database_url=f"sqlite:///{tmp_path}/s.db", secure_cookies=True
+    )
     app = create_app(settings, TESTING=True, START_FEED=False)
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -86,7 +86,7 @@ def test_ignoring_needs_a_reason(app: Flask) -> None:
 
 
 def test_mention_text_is_escaped_on_the_mention_page(app: Flask) -> None:
-    hostile = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+    hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
     state(app).hub.publish(scored("mastodon:x", hostile, handle='@"><b>h'))
     ana, _ = _client(app, "ana")
     html = ana.get("/mentions/mastodon:x").get_data(as_text=True)
@@ -105,8 +105,9 @@ def test_corrections_feed_the_agreement_page(app: Flask) -> None:
     state(app).hub.publish(scored("mastodon:2", label="negative"))
     ana, ta = _client(app, "ana")
     for mid, value in [("mastodon:1", "negative"), ("mastodon:2", "positive")]:
-        resp = ana.post(f"/mentions/{mid}/correct", json={"field": "sentiment", "value": value},
-                        headers={"X-CSRFToken": ta})
+        resp = ana.post(
+            f"/mentions/{mid}/correct", json={"field": "sentiment", "value": value}, headers={"X-CSRFToken": ta}
+        )
         assert resp.status_code == 200
     html = ana.get("/quality").get_data(as_text=True)
     assert re.search(r"skyway</td><td>sentiment</td><td>care-1</td><td>2</td><td>1</td><td>50%", html)
@@ -176,8 +177,14 @@ def test_bad_member_input_says_what_is_wrong_and_keeps_what_was_typed(app: Flask
 
 
 def _open_case(client: FlaskClient, token: str, **fields: str) -> object:
-    data = {"category": "delay", "severity": "high", "compensation_kind": "none", "amount": "0",
-            "apology_template": "general", "loyalty_id": "AB123456"}
+    data = {
+        "category": "delay",
+        "severity": "high",
+        "compensation_kind": "none",
+        "amount": "0",
+        "apology_template": "general",
+        "loyalty_id": "AB123456",
+    }
     data.update(fields)
     return _post(client, token, "/cases/new", **data)
 
@@ -267,7 +274,10 @@ def test_role_changes_are_audited_and_the_audit_trail_cannot_be_edited(app: Flas
     with state(app).sessions() as s:
         entry = s.scalars(sa.select(AuditEntry)).one()
         assert (entry.action, json.loads(entry.before)["role"], json.loads(entry.after)["role"]) == (
-            "user.role", "agent", "supervisor")
+            "user.role",
+            "agent",
+            "supervisor",
+        )
         entry.action = "nothing happened"
         with pytest.raises(AuditImmutableError):
             s.flush()

@@ -73,8 +73,13 @@ def test_points_and_money_are_valued_in_cents() -> None:
 
 @pytest.mark.parametrize(
     ("role", "cents", "state"),
-    [("agent", 5_000, "open"), ("agent", 5_001, "waiting_approval"), ("supervisor", 50_000, "open"),
-     ("supervisor", 50_001, "waiting_approval"), ("agent", 0, "open")],
+    [
+        ("agent", 5_000, "open"),
+        ("agent", 5_001, "waiting_approval"),
+        ("supervisor", 50_000, "open"),
+        ("supervisor", 50_001, "waiting_approval"),
+        ("agent", 0, "open"),
+    ],
 )
 def test_each_role_grants_up_to_its_limit(role: str, cents: int, state: str) -> None:
     assert initial_state(role, cents) == state
@@ -124,8 +129,13 @@ def test_sla_deadlines_and_breaches_by_severity() -> None:
 
 
 def test_sla_met_stays_met_whatever_the_clock_says_later() -> None:
-    done = sla_status("low", T0, T0 + timedelta(days=30), first_response_at=T0 + timedelta(hours=1),
-                      resolved_at=T0 + timedelta(days=2))
+    done = sla_status(
+        "low",
+        T0,
+        T0 + timedelta(days=30),
+        first_response_at=T0 + timedelta(hours=1),
+        resolved_at=T0 + timedelta(days=2),
+    )
     assert not done.breached and done.resolution_seconds == 2 * 86400
 
 
@@ -144,8 +154,10 @@ def test_csv_import_reads_good_rows() -> None:
 
 
 def test_csv_import_reports_every_bad_row_by_line_and_imports_nothing() -> None:
-    text = ("loyalty_id,name,tier,email\nAB123456,Ana,gold,\nx!,Bob,gold,\nCD123456,,diamond,not-mail\n"
-            "AB123456,Ana again,gold,\n")
+    text = (
+        "loyalty_id,name,tier,email\nAB123456,Ana,gold,\nx!,Bob,gold,\nCD123456,,diamond,not-mail\n"
+        "AB123456,Ana again,gold,\n"
+    )
     with pytest.raises(MemberImportError) as exc:
         parse_members(text)
     problems = exc.value.problems

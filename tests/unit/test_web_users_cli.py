@@ -21,8 +21,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-def test_add_with_password_from_the_environment(env: str, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_add_with_password_from_the_environment(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ADMIN_PW", "a long enough secret")
     assert main(["add", "root", "--role", "admin", "--password-env", "ADMIN_PW"]) == 0
     out = capsys.readouterr().out
@@ -42,8 +43,9 @@ def test_generated_password_is_printed_once_and_works(env: str, capsys: pytest.C
         assert authenticate(s, "ana", password) is not None
 
 
-def test_duplicates_short_passwords_and_unknown_roles_are_refused(env: str, monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_duplicates_short_passwords_and_unknown_roles_are_refused(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PW", "short")
     assert main(["add", "bo", "--role", "agent", "--password-env", "PW"]) == 1
     assert "at least 12" in capsys.readouterr().err
@@ -56,8 +58,9 @@ def test_duplicates_short_passwords_and_unknown_roles_are_refused(env: str, monk
     assert main(["add", "cy", "--role", "agent", "--password-env", "UNSET_VAR_X"]) == 2
 
 
-def test_bootstrap_makes_the_first_admin_once(env: str, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_bootstrap_makes_the_first_admin_once(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("LC_ADMIN_PASSWORD", raising=False)
     assert main(["bootstrap"]) == 0
     out = capsys.readouterr().out
@@ -68,8 +71,9 @@ def test_bootstrap_makes_the_first_admin_once(env: str, monkeypatch: pytest.Monk
         assert s.scalars(sa.select(User.username)).all() == ["admin"]
 
 
-def test_bootstrap_takes_the_password_from_the_environment(env: str, monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_bootstrap_takes_the_password_from_the_environment(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("LC_ADMIN_PASSWORD", "from the environment")
     assert main(["bootstrap"]) == 0
     assert "shown once" not in capsys.readouterr().out

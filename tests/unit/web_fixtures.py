@@ -107,12 +107,27 @@ def login(client: FlaskClient, name: str) -> str:
     return csrf_token(client, "/")
 
 
-def scored(mid: str = "mastodon:1", text: str = "My flight was cancelled and nobody helps", *,
-           handle: str = "@ana", brand: str = "skyway", priority: float = 0.5, label: str = "negative",
-           compound: float = -0.6, categories: list[str] | None = None) -> ScoredMention:
+def scored(
+    mid: str = "mastodon:1",
+    text: str = "My flight was cancelled and nobody helps",
+    *,
+    handle: str = "@ana",
+    brand: str = "skyway",
+    priority: float = 0.5,
+    label: str = "negative",
+    compound: float = -0.6,
+    categories: list[str] | None = None,
+) -> ScoredMention:
     return ScoredMention(
-        mention=Mention(id=mid, platform="mastodon", text=text, created_at="2025-03-01T08:59:00Z",
-                        author_handle=handle, brand=brand, url=f"https://example.social/{mid}"),
+        mention=Mention(
+            id=mid,
+            platform="mastodon",
+            text=text,
+            created_at="2025-03-01T08:59:00Z",
+            author_handle=handle,
+            brand=brand,
+            url=f"https://example.social/{mid}",
+        ),
         sentiment=Sentiment(label=label, compound=compound),
         lexicon_version="care-1",
         scored_at="2025-03-01T08:59:01Z",

@@ -128,6 +128,14 @@ def downgrade() -> None:
         ("ix_console_verification_codes_key", "console_verification_codes"),
     ]:
         op.drop_index(index, table_name=table)
-    for table in ["console_audit", "console_corrections", "console_cases", "console_mention_states",
-                  "console_verification_codes", "console_links", "console_members", "console_users"]:
+    for table in [
+        "console_audit",
+        "console_corrections",
+        "console_cases",
+        "console_mention_states",
+        "console_verification_codes",
+        "console_links",
+        "console_members",
+        "console_users",
+    ]:
         op.drop_table(table)
