@@ -31,7 +31,11 @@ bp = Blueprint("oncall", __name__, url_prefix="/oncall")
 ONCALL = ("oncall", "supervisor", "admin")
 STATUSES = ("open", "acknowledged", "resolved")
 RESOLVED_SHOWN = 50  # the resolved list is a recent history, not an archive
-POLL_SECONDS = 5  # live updates: how often the page asks for the lists
+POLL_SECONDS = 5  # live updates: how often the page asks for the lists (ONCALL_POLL_SECONDS overrides)
+
+
+def poll_seconds() -> float:
+    return float(current_app.config.get("ONCALL_POLL_SECONDS", POLL_SECONDS))
 
 
 def evidence() -> Evidence:
@@ -59,7 +63,8 @@ def _alert(incident: Incident) -> SpikeAlert | None:
 
 
 def _time(value: Any) -> str:
-    return format_time(value) if value is not None else ""
+    # Whole seconds: people compare these at a glance, and the database keeps the exact time.
+    return format_time(value.replace(microsecond=0)) if value is not None else ""
 
 
 def summary(incident: Incident) -> dict[str, Any]:
@@ -102,7 +107,7 @@ def lists() -> dict[str, list[dict[str, Any]]]:
 @bp.get("/")
 @roles(*ONCALL)
 def index() -> str:
-    return render_template("oncall.html", lists=lists(), poll_seconds=POLL_SECONDS)
+    return render_template("oncall.html", lists=lists(), poll_seconds=poll_seconds())
 
 
 @bp.get("/alerts.json")
@@ -171,7 +176,7 @@ def incident(incident_id: int) -> str:
                                    .order_by(Acknowledgement.id)))
     return render_template(
         "oncall_incident.html", incident=found, alert=alert, info=summary(found), chart=chart, samples=samples,
-        problem=problem, deliveries=delivery_rows(incident_id), actions=actions, poll_seconds=POLL_SECONDS,
+        problem=problem, deliveries=delivery_rows(incident_id), actions=actions, poll_seconds=poll_seconds(),
     )
 
 

@@ -76,7 +76,8 @@ class SearchEvidence:
             resp = self.es.search(index=self.alias, ignore_unavailable=True, **counts_query(alert, buckets))
         except NotFoundError:  # nothing indexed yet under this prefix: every window counts zero
             return [replace(b, count=0) for b in buckets]
-        found = resp["aggregations"]["windows"]["buckets"]
+        # With no index behind the alias yet, ES answers with no shards and no aggregations: all zero.
+        found = resp.get("aggregations", {}).get("windows", {}).get("buckets", {})
         return [replace(b, count=int(found.get(str(i), {}).get("doc_count", 0))) for i, b in enumerate(buckets)]
 
     def samples(self, ids: list[str]) -> list[Sample]:
