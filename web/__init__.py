@@ -24,7 +24,7 @@ from web.context import Console, close_db, utc_now
 from web.feed import FeedConsumer, FeedHub
 from web.identity import IdentityPublisher, KafkaPublisher
 from web.models import User
-from web.replies import ByHand
+from web.replies import sender_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def create_app(config: Settings | None = None, **overrides: Any) -> Flask:
         sessions=session_factory(engine),
         identity=identity,
         clock=app.config.get("CLOCK") or utc_now,
-        replies=app.config.get("REPLY_SENDER") or ByHand(),
+        replies=app.config.get("REPLY_SENDER") or sender_for(settings.mastodon_url, settings.mastodon_token),
     )
     app.extensions["listening_center"] = state
     state.hub.listeners.append(verification.watcher(state.sessions, state.clock, state.identity))

@@ -177,7 +177,7 @@ def send_reply(mention_id: str) -> tuple[Response, int]:
     resp, status = _apply(mention_id, "reply", also=record)
     if status == 200:
         payload = resp.get_json()
-        payload.update(reply_status=sent.status, text=text)
+        payload.update(reply_status=sent.status, text=text, reference=sent.reference)
         return jsonify(payload), 200
     return resp, status
 
