@@ -109,7 +109,7 @@ def brands_json(req: AnalyticsRequest) -> dict[str, Any]:
 
 
 def categories_json(req: AnalyticsRequest) -> dict[str, Any]:
-    timeline = analytics.read_categories(run(analytics.categories_body(req)))
+    timeline = analytics.read_categories(run(analytics.categories_body(req)), req.size)
     return {"since": _iso(req.since), "until": _iso(req.until), "interval": req.interval,
             "categories": timeline.categories, "totals": timeline.totals,
             "points": [{"start": _iso(t), "counts": c} for t, c in timeline.points]}
@@ -121,9 +121,15 @@ def terms_json(req: AnalyticsRequest) -> dict[str, Any]:
             "terms": [t.__dict__ for t in analytics.read_terms(run(analytics.terms_body(req)))]}
 
 
+def top_authors(req: AnalyticsRequest, top_response: dict[str, Any]) -> list[analytics.Author]:
+    top = analytics.top_handles(top_response)
+    counts = run(analytics.author_counts_body(req, [h for h, _ in top])) if top else {}
+    return analytics.read_authors(top, counts)
+
+
 def authors_json(req: AnalyticsRequest) -> dict[str, Any]:
     return {"since": _iso(req.since), "until": _iso(req.until),
-            "authors": [a.__dict__ for a in analytics.read_authors(run(analytics.authors_body(req)))]}
+            "authors": [a.__dict__ for a in top_authors(req, run(analytics.authors_body(req)))]}
 
 
 VIEWS: dict[str, Callable[[AnalyticsRequest], dict[str, Any]]] = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
-from web.api import es, read_alias, run
+from web.api import es, read_alias, run, top_authors
 from web.context import console
 from web.search import analytics
 from web.search.charts import SENTIMENT_COLORS, Chart, Value, line_chart, stacked_bars, stacked_columns
@@ -57,9 +57,9 @@ def dashboard(req: AnalyticsRequest) -> dict[str, Any]:
         if "error" in answer:
             raise RequestError(f"Search could not run this view: {answer['error'].get('reason', 'unknown')}")
     brands = analytics.read_brands(answers[0])
-    categories = analytics.read_categories(answers[1])
+    categories = analytics.read_categories(answers[1], req.size)
     terms = analytics.read_terms(answers[2])
-    authors = analytics.read_authors(answers[3])
+    authors = top_authors(req, answers[3])
 
     starts = [p.start for p in brands[0].points] if brands else [t for t, _ in categories.points]
 

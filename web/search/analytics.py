@@ -52,7 +52,7 @@ def brands_body(req: AnalyticsRequest) -> dict[str, Any]:
             "terms": {"field": "brand", "size": 50},
             "aggs": {
                 "competitor": {"max": {"field": "competitor"}},
-                "sentiment": sentiment,
+                # the brand's own mix is the sum of its points: one sentiment pass per document, not two
                 "over_time": {"date_histogram": _histogram(req), "aggs": {"sentiment": sentiment}},
             },
         }},
@@ -99,15 +99,12 @@ def read_brands(resp: dict[str, Any]) -> list[BrandSeries]:
     """Own brands first, then competitors, each group by volume."""
     if "aggregations" not in resp:  # no index yet: nothing was ever ingested
         return []
-    series = [
-        BrandSeries(
-            brand=b["key"], competitor=bool(b["competitor"]["value"]), total=b["doc_count"],
-            sentiment=_sentiments(b["sentiment"]),
-            points=[Point(_start(p), p["doc_count"], _sentiments(p["sentiment"]))
-                    for p in b["over_time"]["buckets"]],
-        )
-        for b in resp["aggregations"]["brands"]["buckets"]
-    ]
+    series = []
+    for b in resp["aggregations"]["brands"]["buckets"]:
+        points = [Point(_start(p), p["doc_count"], _sentiments(p["sentiment"])) for p in b["over_time"]["buckets"]]
+        mix = {s: sum(p.sentiment[s] for p in points) for s in SENTIMENT_ORDER}
+        series.append(BrandSeries(brand=b["key"], competitor=bool(b["competitor"]["value"]), total=b["doc_count"],
+                                  sentiment=mix, points=points))
     everything = sum(s.total for s in series)
     for s in series:
         s.share = s.total / everything if everything else 0.0
@@ -116,12 +113,16 @@ def read_brands(resp: dict[str, Any]) -> list[BrandSeries]:
 
 # --- categories over time -------------------------------------------------------------------------------
 
+CATEGORY_BUCKETS = 100  # more than the taxonomy has, so per-interval counts are exact and totals add up
+
+
 def categories_body(req: AnalyticsRequest) -> dict[str, Any]:
-    terms = {"terms": {"field": "categories", "size": req.size}}
+    # Totals are summed from the intervals in Python: one pass over the documents instead of two.
+    terms = {"terms": {"field": "categories", "size": CATEGORY_BUCKETS}}
     return {
         "size": 0,
         "query": {"bool": {"filter": base_filter(req)}},
-        "aggs": {"top": terms, "over_time": {"date_histogram": _histogram(req), "aggs": {"categories": terms}}},
+        "aggs": {"over_time": {"date_histogram": _histogram(req), "aggs": {"categories": terms}}},
     }
 
 
@@ -132,20 +133,24 @@ class CategoryTimeline:
     points: list[tuple[datetime, dict[str, int]]] = field(default_factory=list)
 
 
-def read_categories(resp: dict[str, Any]) -> CategoryTimeline:
+def read_categories(resp: dict[str, Any], size: int = 10) -> CategoryTimeline:
+    """The `size` biggest categories of the period, and their count in every interval."""
     if "aggregations" not in resp:
         return CategoryTimeline([], {})
-    aggs = resp["aggregations"]
-    top = [(b["key"], b["doc_count"]) for b in aggs["top"]["buckets"]]
-    names = [k for k, _ in top]
+    buckets = resp["aggregations"]["over_time"]["buckets"]
+    totals: dict[str, int] = {}
+    for p in buckets:
+        for b in p["categories"]["buckets"]:
+            totals[b["key"]] = totals.get(b["key"], 0) + b["doc_count"]
+    names = sorted(totals, key=lambda k: (-totals[k], k))[:size]
     points = []
-    for p in aggs["over_time"]["buckets"]:
+    for p in buckets:
         counts = dict.fromkeys(names, 0)
         for b in p["categories"]["buckets"]:
             if b["key"] in counts:
                 counts[b["key"]] = b["doc_count"]
         points.append((_start(p), counts))
-    return CategoryTimeline(names, dict(top), points)
+    return CategoryTimeline(names, {k: totals[k] for k in names}, points)
 
 
 # --- unusual terms: this period against the one before ------------------------------------------------
@@ -157,7 +162,7 @@ def terms_body(req: AnalyticsRequest) -> dict[str, Any]:
         "query": {"bool": {"filter": base_filter(req)}},
         "aggs": {"sample": {
             # significant_text re-analyses _source: a sample of the best matches keeps it fast.
-            "sampler": {"shard_size": 2000},
+            "sampler": {"shard_size": 1000},
             "aggs": {"terms": {"significant_text": {
                 "field": "text", "size": req.size, "min_doc_count": 3, "filter_duplicate_text": True,
                 "background_filter": {"bool": {"filter": base_filter(req, before_since, before_until)}},
@@ -184,15 +189,29 @@ def read_terms(resp: dict[str, Any]) -> list[Term]:
 # --- top authors by reach -----------------------------------------------------------------------------
 
 def authors_body(req: AnalyticsRequest) -> dict[str, Any]:
+    """Step 1: the authors with the most followers, one hit each (field collapsing).
+
+    A terms aggregation ordered by max followers would build a bucket for every author of the period;
+    sorting by followers and collapsing on the handle reads the top of a sorted field instead.
+    """
+    return {
+        "size": req.size,
+        "query": {"bool": {"filter": [*base_filter(req), {"exists": {"field": "author_followers"}}]}},
+        "sort": [{"author_followers": "desc"}, {"author_handle": "asc"}],
+        "collapse": {"field": "author_handle"},
+        "_source": False,
+        "fields": ["author_handle", "author_followers"],
+        "track_total_hits": False,
+    }
+
+
+def author_counts_body(req: AnalyticsRequest, handles: list[str]) -> dict[str, Any]:
+    """Step 2: mention and negative counts of just those authors in the period."""
     return {
         "size": 0,
-        "query": {"bool": {"filter": [*base_filter(req), {"exists": {"field": "author_followers"}}]}},
-        "aggs": {"authors": {
-            "terms": {"field": "author_handle", "size": req.size, "shard_size": max(100, req.size * 10),
-                      "order": [{"reach": "desc"}, {"_key": "asc"}]},
-            "aggs": {"reach": {"max": {"field": "author_followers"}},
-                     "negative": {"filter": {"term": {"sentiment": "negative"}}}},
-        }},
+        "query": {"bool": {"filter": [*base_filter(req), {"terms": {"author_handle": handles}}]}},
+        "aggs": {"authors": {"terms": {"field": "author_handle", "size": max(1, len(handles))},
+                             "aggs": {"negative": {"filter": {"term": {"sentiment": "negative"}}}}}},
     }
 
 
@@ -204,11 +223,15 @@ class Author:
     negative: int
 
 
-def read_authors(resp: dict[str, Any]) -> list[Author]:
-    if "aggregations" not in resp:
-        return []
-    return [Author(b["key"], int(b["reach"]["value"] or 0), b["doc_count"], b["negative"]["doc_count"])
-            for b in resp["aggregations"]["authors"]["buckets"]]
+def top_handles(resp: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(h["fields"]["author_handle"][0], int(h["fields"]["author_followers"][0]))
+            for h in resp["hits"]["hits"]]
+
+
+def read_authors(top: list[tuple[str, int]], counts: dict[str, Any]) -> list[Author]:
+    found = {b["key"]: (b["doc_count"], b["negative"]["doc_count"])
+             for b in counts.get("aggregations", {}).get("authors", {}).get("buckets", [])}
+    return [Author(handle, reach, *found.get(handle, (0, 0))) for handle, reach in top]
 
 
 # --- drill-down: the mentions behind a bar or a point -------------------------------------------------
