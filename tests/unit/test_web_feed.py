@@ -100,3 +100,11 @@ def test_healthz_is_public_and_reports_the_feed(tmp_path: Path) -> None:
     state(app).hub.publish(scored())
     body = app.test_client().get("/healthz").get_json()
     assert body["status"] == "ok" and body["feed"]["published"] == 1
+
+
+def test_feed_alone_works_with_login_disabled_for_pipeline_tests(tmp_path: Path) -> None:
+    app = make_app(tmp_path, LOGIN_DISABLED=True)
+    state(app).hub.publish(scored("mastodon:1"))
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert "mastodon:1" in client.get("/feed/stream").get_data(as_text=True)
