@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("listeners.rules_cli:main", "test or check keyword rules"),
     "bench": ("infra.bench:main", "measure throughput and latency next to a reference"),
     "user": ("web.users_cli:main", "create console accounts"),
+    "members": ("web.members_cli:main", "import the loyalty directory from CSV (all rows or none)"),
     "index": ("stream.index_cli:main", "mentions indices: mapping rollout, retention, example documents"),
 }
 
