@@ -27,6 +27,7 @@ from alerting.delivery import Dispatcher, Links
 from alerting.outbox import escalate_due, ingest
 from alerting.routing import Router, RoutingConfig
 from infra.db import alembic_config, make_engine, session_factory, transaction
+from infra.kafka_config import CONSUMER_DEFAULTS
 from infra.settings import Settings
 
 log = logging.getLogger("alerting")
@@ -123,6 +124,7 @@ def kafka_consumer(settings: Settings, group: str) -> Any:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         client_id="listening-center-alerter",
+        **CONSUMER_DEFAULTS,
     )
 
 

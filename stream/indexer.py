@@ -23,6 +23,7 @@ from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, Elasticsearch
 
+from infra.kafka_config import CONSUMER_DEFAULTS
 from infra.settings import Settings
 from stream import documents, es_admin
 from stream.deadletter import dead_letter
@@ -145,7 +146,7 @@ def run(settings: Settings, stop: threading.Event, *, group: str | None = None,
         settings.topic("mentions.scored"), bootstrap_servers=settings.kafka_bootstrap,
         group_id=group or settings.topic("lc-indexer"),
         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.indexer_batch_size,
-        fetch_max_wait_ms=int(settings.indexer_batch_seconds * 1000),
+        fetch_max_wait_ms=int(settings.indexer_batch_seconds * 1000), **CONSUMER_DEFAULTS,
     )
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
     writer = BulkWriter(es, settings.index_prefix, stop)

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import json
 import logging
 import os
 import sys
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +37,7 @@ from stream.schema import DeadLetter, SchemaError, ScoredMention, parse_time
 log = logging.getLogger("lc.worker")
 
 TICK_SECONDS = 5.0
+IDLE_SECONDS = 60.0  # a brand with no mention for this long is ticked by the wall clock
 PERSIST_SECONDS = 10.0
 LATENESS = timedelta(seconds=20)  # mentions can reach the worker this late and still count in their bucket
 
@@ -137,19 +141,37 @@ async def _read_identities(settings: Settings, identities: IdentityTable, state:
 
 def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.TopicT,
                       alerts_topic: faust.TopicT, state: dict[str, Any]) -> None:
+    """Spike detection driven by event time.
+
+    Buckets close when the brand's newest `created_at` (less LATENESS) passes them, so a replay of history
+    through the worker sees the same buckets as a live run. A brand that has gone quiet is ticked by the
+    wall clock instead (IDLE_SECONDS after its last mention), which is what lets silence be detected.
+    """
     from stream.spikes import DetectorConfig, SpikeDetector
 
+    # Detector state per brand, changelogged by faust (so it survives a restart), stored compressed: a
+    # brand's state with 15 days of history is ~0.5 MB of JSON, half of Kafka's default message limit.
     table = app.Table("spike-state", default=None, partitions=4)
     detectors: dict[str, SpikeDetector] = {}
     persisted: dict[str, float] = {}
+    watermark: dict[str, datetime] = {}
+    last_seen: dict[str, float] = {}
 
     def detector_for(brand: str) -> SpikeDetector:
         det = detectors.get(brand)
         if det is None:
             saved = table.get(brand)
-            det = SpikeDetector.from_dict(saved, clock=clock) if saved else SpikeDetector(DetectorConfig(), clock=clock)
+            det = (SpikeDetector.from_dict(json.loads(zlib.decompress(base64.b64decode(saved))), clock=clock)
+                   if saved else SpikeDetector(DetectorConfig(), clock=clock))
             detectors[brand] = det
         return det
+
+    async def send_alerts(brand: str, upto: datetime) -> None:
+        for alert in detectors[brand].tick(upto):
+            state["alerts"] += 1
+            await alerts_topic.send(key=alert.dedupe_key.encode(), value=alert.to_json())
+            log.warning("spike alert %s %s/%s observed=%s expected=%.1f", alert.status, brand, alert.category,
+                        alert.observed, alert.expected)
 
     @app.agent(scored_topic)
     async def detect_spikes(stream: faust.StreamT[bytes]) -> None:
@@ -163,25 +185,29 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
             if not m.brand:
                 continue
             det = detector_for(m.brand)
-            at = parse_time(m.created_at)
+            at = min(parse_time(m.created_at), clock())  # a post from the future must not close buckets
             negative = scored.sentiment.label == "negative"
             det.observe((m.brand, None), at, negative, m.id, m.text)
             for category in scored.categories:
                 det.observe((m.brand, category), at, negative, m.id, m.text)
+            last_seen[m.brand] = time.monotonic()
+            if at > watermark.get(m.brand, at - timedelta(days=1)):
+                previous = watermark.get(m.brand)
+                watermark[m.brand] = at
+                if previous is None or det.bucket_of(at - LATENESS) != det.bucket_of(previous - LATENESS):
+                    await send_alerts(m.brand, at - LATENESS)
             now = time.monotonic()
             if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
-                table[m.brand] = det.to_dict()  # changelogged: the detector survives a restart
+                packed = zlib.compress(json.dumps(det.to_dict()).encode())
+                table[m.brand] = base64.b64encode(packed).decode("ascii")
                 persisted[m.brand] = now
 
     @app.timer(interval=TICK_SECONDS)
-    async def tick() -> None:
-        now = clock() - LATENESS
-        for brand, det in list(detectors.items()):
-            for alert in det.tick(now):
-                state["alerts"] += 1
-                await alerts_topic.send(key=alert.dedupe_key.encode(), value=alert.to_json())
-                log.info("spike alert %s %s %s observed=%s expected=%.1f", alert.status, brand, alert.category,
-                         alert.observed, alert.expected)
+    async def tick_idle() -> None:
+        now = time.monotonic()
+        for brand in list(detectors):
+            if now - last_seen.get(brand, 0.0) > IDLE_SECONDS:
+                await send_alerts(brand, clock() - LATENESS)
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from infra.kafka_config import CONSUMER_DEFAULTS
 from stream.schema import SchemaError, ScoredMention
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,7 @@ class FeedConsumer(threading.Thread):
             group_id=None,
             enable_auto_commit=False,
             client_id="lc-web-feed",
+            **CONSUMER_DEFAULTS,
         )
         try:
             partitions: set[int] | None = None

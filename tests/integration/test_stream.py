@@ -80,3 +80,41 @@ def test_a_killed_worker_loses_nothing(lc: Settings, processes: Processes) -> No
     ids = {h["_id"] for h in es.search(index=alias, size=total, source=False)["hits"]["hits"]}
     assert ids == {m.id for m in mentions}
     assert len(search(lc, term={"id": mentions[0].id})) == 1
+
+
+def test_an_incident_raises_one_alert_then_only_updates(lc: Settings, processes: Processes) -> None:
+    from datetime import timedelta
+
+    from listeners.sources.demo import generate, to_mention
+    from stream.schema import SpikeAlert
+
+    start = datetime.now(UTC) - timedelta(hours=2)
+    posts = [to_mention(p, with_truth=True) for _, p in generate("incident", 7, start)]
+    posts = [m for m in posts if m.brand]
+    producer = KafkaProducer(bootstrap_servers=lc.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=20)
+    for m in posts:
+        producer.send(lc.topic("mentions.raw"), m.to_json(), key=m.id.encode())
+    producer.flush()
+    producer.close()
+    processes.start("worker", "worker")
+
+    def alerts() -> list[SpikeAlert]:
+        consumer = KafkaConsumer(lc.topic("alerts.spikes"), bootstrap_servers=lc.kafka_bootstrap,
+                                 auto_offset_reset="earliest", consumer_timeout_ms=2000)
+        out = [SpikeAlert.from_json(r.value) for r in consumer]
+        consumer.close()
+        return out
+
+    wait_for(lambda: [a for a in alerts() if a.kind == "spike"], timeout=180, interval=2, what="a spike alert")
+    wait_for(lambda: scored_ids(lc, 1000).keys() >= {m.id for m in posts[-5:]}, timeout=120,
+             what="the whole scenario scored")
+    spikes = [a for a in alerts() if a.kind == "spike"]
+    opened = [a for a in spikes if a.status == "open"]
+    assert len(opened) == 1, [(a.brand, a.category, a.status, a.window_start) for a in spikes]
+    incident = opened[0]
+    assert incident.brand == "skyway"
+    assert {a.dedupe_key for a in spikes} == {incident.dedupe_key}  # later messages update, never duplicate
+    surge_start = start + timedelta(minutes=30)
+    assert abs((datetime.fromisoformat(incident.window_start.replace("Z", "+00:00")) - surge_start)) < timedelta(
+        minutes=10)
+    assert incident.sample_ids and incident.top_terms
