@@ -42,7 +42,7 @@ _TEMPLATE_DB: list[Path] = []
 _HASHES: dict[str, str] = {}
 
 
-def _migrated_copy(target: Path) -> None:
+def migrated_copy(target: Path) -> None:
     """Migrating takes seconds; a copy of one migrated file takes milliseconds, and is just as fresh."""
     if not _TEMPLATE_DB:
         folder = Path(tempfile.mkdtemp(prefix="lc-web-template-"))
@@ -55,7 +55,7 @@ def make_app(tmp_path: Path, database_url: str | None = None, **overrides: Any) 
     """`database_url`: an already migrated database (the shared `db_url` fixture, for PostgreSQL runs);
     without it, a copy of a migrated SQLite file."""
     if database_url is None:
-        _migrated_copy(tmp_path / "t.db")
+        migrated_copy(tmp_path / "t.db")
         database_url = f"sqlite:///{tmp_path}/t.db"
     settings = Settings(runtime_dir=tmp_path, secret_key="test-secret", database_url=database_url)
     options: dict[str, Any] = {
