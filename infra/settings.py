@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_KAFKA = "127.0.0.1:9092"
 DEFAULT_ES = "http://127.0.0.1:9200"
+LOOPBACK = {"127.0.0.1", "localhost"}
 
 
 def _default_runtime() -> Path:
@@ -130,13 +132,24 @@ class Settings:
         return cls(**values)
 
     # Derived values: kept as methods so they can never disagree with the fields they come from.
+    # A loopback address means "this machine": the product provisions and starts the engine there itself
+    # (on that port). Any other address is a cluster someone else runs.
     @property
     def local_kafka(self) -> bool:
-        return self.kafka_bootstrap == DEFAULT_KAFKA
+        hosts = [b.rsplit(":", 1)[0] for b in self.kafka_bootstrap.split(",")]
+        return len(hosts) == 1 and hosts[0] in LOOPBACK
 
     @property
     def local_es(self) -> bool:
-        return self.es_url == DEFAULT_ES
+        return (urlsplit(self.es_url).hostname or "") in LOOPBACK
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @property
+    def es_port(self) -> int:
+        return urlsplit(self.es_url).port or 9200
 
     @property
     def db_url(self) -> str:

@@ -350,15 +350,16 @@ def kafka_round_trip(bootstrap: str, timeout: float = 30.0) -> float:
     raise EngineError("Kafka accepted a message but did not return it within the deadline")
 
 
-def write_kafka_config(paths: Paths) -> Path:
+def write_kafka_config(paths: Paths, port: int) -> Path:
     config = paths.runtime / "kafka-server.properties"
+    controller = port + 1
     config.write_text(
         "\n".join([
             "process.roles=broker,controller",
             "node.id=1",
-            "controller.quorum.voters=1@127.0.0.1:9093",
-            "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
-            "advertised.listeners=PLAINTEXT://127.0.0.1:9092",
+            f"controller.quorum.voters=1@127.0.0.1:{controller}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
             "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "inter.broker.listener.name=PLAINTEXT",
@@ -387,11 +388,11 @@ def start_kafka(settings: Settings) -> None:
     java = find_java(17)
     if java is None:
         raise EngineError("Kafka needs Java 17 or newer and none was found: apt-get install openjdk-17-jre-headless")
-    for port in (9092, 9093):
+    for port in (settings.kafka_port, settings.kafka_port + 1):
         check_port_free(port, "Kafka")
     check_disk(paths.runtime)
     provision_kafka(paths)
-    config = write_kafka_config(paths)
+    config = write_kafka_config(paths, settings.kafka_port)
     classpath = f"{paths.kafka_libs}/*"
     java_bin = str(java / "bin" / "java")
     if not (paths.kafka_data / "meta.properties").exists():
@@ -475,7 +476,7 @@ def chown_tree(path: Path, user: str) -> None:
             os.lchown(os.path.join(root, n), entry.pw_uid, entry.pw_gid)
 
 
-def write_es_config(paths: Paths) -> None:
+def write_es_config(paths: Paths, port: int) -> None:
     (paths.es_home / "config" / "elasticsearch.yml").write_text(
         "\n".join([
             "cluster.name: listening-center",
@@ -483,8 +484,8 @@ def write_es_config(paths: Paths) -> None:
             f"path.data: {paths.es_data}",
             f"path.logs: {paths.logs / 'elasticsearch'}",
             "network.host: 127.0.0.1",
-            "http.port: 9200",
-            "transport.port: 9300",
+            f"http.port: {port}",
+            f"transport.port: {port + 100}",
             "discovery.type: single-node",
             "xpack.security.enabled: false",
             # One node on a shared disk: the default watermarks would block writes on a busy laptop.
@@ -500,13 +501,13 @@ def start_elasticsearch(settings: Settings) -> None:
     if es_health(settings.es_url):
         log(f"Elasticsearch already answers at {settings.es_url}; reusing it")
         return
-    for port in (9200, 9300):
+    for port in (settings.es_port, settings.es_port + 100):
         check_port_free(port, "Elasticsearch")
     check_disk(paths.runtime)
     provision_elasticsearch(paths)
     java = es_java_home(paths)
     user = ensure_service_user(settings.es_user)
-    write_es_config(paths)
+    write_es_config(paths, settings.es_port)
     for d in (paths.es_data, paths.logs / "elasticsearch", paths.runtime / "es-tmp"):
         d.mkdir(parents=True, exist_ok=True)
     if user:

@@ -33,3 +33,9 @@ def test_a_bad_value_names_the_variable() -> None:
         Settings.from_env({"LC_WEB_PORT": "eighty"})
     with pytest.raises(SettingsError, match="LC_SECURE_COOKIES"):
         Settings.from_env({"LC_SECURE_COOKIES": "maybe"})
+
+
+def test_a_loopback_address_on_another_port_is_still_provisioned_locally() -> None:
+    s = Settings.from_env({"LC_KAFKA_BOOTSTRAP": "127.0.0.1:19092", "LC_ES_URL": "http://localhost:19200"})
+    assert s.local_kafka and s.local_es
+    assert (s.kafka_port, s.es_port) == (19092, 19200)
