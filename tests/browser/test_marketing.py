@@ -111,8 +111,10 @@ def demo_documents(start: datetime, days: int = 2) -> list[dict[str, Any]]:
 
     scorer = Scorer()
     docs = []
-    for scenario in ("normal", "competitor_outage"):
-        for _, post in generate(scenario, 42, start, duration=timedelta(days=days), per_minute=0.5):
+    # Normal traffic from the period before too, so "unusual terms" has a baseline to differ from.
+    runs = (("normal", start - timedelta(days=days), 2 * days), ("competitor_outage", start, days))
+    for scenario, begin, length in runs:
+        for _, post in generate(scenario, 42, begin, duration=timedelta(days=length), per_minute=0.5):
             mention = to_mention(post, with_truth=True)
             if not mention.brand:
                 continue

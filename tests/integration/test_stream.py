@@ -115,6 +115,6 @@ def test_an_incident_raises_one_alert_then_only_updates(lc: Settings, processes:
     assert incident.brand == "skyway"
     assert {a.dedupe_key for a in spikes} == {incident.dedupe_key}  # later messages update, never duplicate
     surge_start = start + timedelta(minutes=30)
-    assert abs((datetime.fromisoformat(incident.window_start.replace("Z", "+00:00")) - surge_start)) < timedelta(
+    assert abs(datetime.fromisoformat(incident.window_start.replace("Z", "+00:00")) - surge_start) < timedelta(
         minutes=10)
     assert incident.sample_ids and incident.top_terms
