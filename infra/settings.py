@@ -114,6 +114,17 @@ class Settings:
     reddit_user_agent: str = field(default="listening-center/0.1", metadata={"env": "LC_REDDIT_USER_AGENT"})
     reddit_subreddits: str = field(default="", metadata={"env": "LC_REDDIT_SUBREDDITS"})
     reddit_queries: str = field(default="", metadata={"env": "LC_REDDIT_QUERIES"})
+    # Operations (docs/operations.md). Metrics: one HTTP endpoint per process at base + the component's
+    # offset (infra/metrics.py) + the instance number (worker@2 -> +2); 0 = no endpoint.
+    metrics_port: int = field(default=0, metadata={"env": "LC_METRICS_PORT", "type": int})
+    metrics_host: str = field(default="127.0.0.1", metadata={"env": "LC_METRICS_HOST"})
+    metrics_instance: int = field(default=0, metadata={"env": "LC_METRICS_INSTANCE", "type": int})
+    log_format: str = field(default="text", metadata={"env": "LC_LOG_FORMAT"})  # text | json
+    status_gap_factor: float = field(default=3.0, metadata={"env": "LC_STATUS_GAP_FACTOR", "type": float})
+    status_max_lag: int = field(default=10_000, metadata={"env": "LC_STATUS_MAX_LAG", "type": int})
+    status_min_quota: int = field(default=10, metadata={"env": "LC_STATUS_MIN_QUOTA", "type": int})
+    mention_retention_months: int = field(default=0, metadata={"env": "LC_MENTION_RETENTION_MONTHS", "type": int})
+    case_retention_days: int = field(default=0, metadata={"env": "LC_CASE_RETENTION_DAYS", "type": int})  # 0 = keep
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
