@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 from flask import Flask
+from kafka import KafkaProducer
 from werkzeug.serving import make_server
 
 from infra.db import transaction
 from infra.settings import Settings
+from stream.schema import Mention, ScoredMention
 from web import create_app
 from web.accounts import create_user
 from web.context import Console
@@ -65,3 +67,21 @@ def live_console(settings: Settings, **overrides: Any) -> Iterator[LiveConsole]:
         close = getattr(state.identity, "close", None)
         if close is not None:
             close()
+
+
+def produce_scored(settings: Settings, *mentions: ScoredMention) -> None:
+    """Straight onto mentions.scored, as the worker would: for tests of the console alone."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for m in mentions:
+        producer.send(settings.topic("mentions.scored"), key=m.mention.brand.encode(), value=m.to_json())
+    producer.flush()
+    producer.close()
+
+
+def send_raw(settings: Settings, *mentions: Mention) -> None:
+    """Onto mentions.raw, as a listener would: the worker has to score them first."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for m in mentions:
+        producer.send(settings.topic("mentions.raw"), key=m.id.encode(), value=m.to_json())
+    producer.flush()
+    producer.close()
