@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("web.users_cli:main", "create console accounts"),
     "members": ("web.members_cli:main", "import the loyalty directory from CSV (all rows or none)"),
     "index": ("stream.index_cli:main", "mentions indices: mapping rollout, retention, example documents"),
+    "erase": ("infra.privacy:erase_main", "erase one author's mentions, link and personal data (audited)"),
+    "retention": ("infra.privacy:retention_main", "drop old mention indices, anonymise old resolved cases"),
 }
 
 
