@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,20 @@ from web.security import ROLES, STAFF, roles
 bp = Blueprint("care", __name__)
 
 SENTIMENTS = ("negative", "neutral", "positive")
+
+
+@cache
+def category_names() -> tuple[str, ...]:
+    """The scorer's taxonomy, read (not computed) so a correction names a category the scorer knows."""
+    from stream.scoring.categories import load_taxonomy
+
+    return tuple(sorted(c.name for c in load_taxonomy().categories))
+
+
+def queue_rank(mention_id: str, score: float, recent: list[ScoredMention]) -> tuple[int, int]:
+    """(position by priority, queue length) among the mentions the live queue holds now."""
+    others = [s for s in recent if s.mention.id != mention_id]
+    return 1 + sum(1 for s in others if s.priority.score > score), len(others) + 1
 
 
 def _state_event(row: MentionState, names: dict[int, str]) -> dict[str, Any]:
@@ -203,6 +218,7 @@ def mention(mention_id: str) -> str:
     )
     cases = list(session.scalars(sa.select(Case).where(Case.author_key == key).order_by(Case.opened_at.desc())))
     assignee = session.get(User, row.assignee_id) if row and row.assignee_id else None
+    rank, queued = queue_rank(mention_id, scored.priority.score, console().hub.recent())
     return render_template(
         "mention.html",
         scored=scored,
@@ -214,6 +230,9 @@ def mention(mention_id: str) -> str:
         earlier=[ScoredMention.from_json(r.payload) for r in earlier if r.payload],
         cases=cases,
         sentiments=SENTIMENTS,
+        categories=category_names(),
+        rank=rank,
+        queued=queued,
         replies=list(session.scalars(sa.select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id))),
         templates={k: render_template_text(k, scored.mention.author_handle) for k in TEMPLATES},
     )
@@ -233,8 +252,8 @@ def correct(mention_id: str) -> tuple[Response, int]:
             return jsonify(error=f"sentiment must be one of {', '.join(SENTIMENTS)}"), 400
         automatic = scored.sentiment.label
     elif field == "category":
-        if not value:
-            return jsonify(error="say which category is right"), 400
+        if value not in (*category_names(), "none"):
+            return jsonify(error="say which category is right: one the scorer knows, or none"), 400
         automatic = ",".join(scored.categories)
     else:
         return jsonify(error="only sentiment or category can be corrected"), 400
@@ -255,34 +274,35 @@ def correct(mention_id: str) -> tuple[Response, int]:
     return jsonify(mention_id=mention_id, field=field, automatic=automatic, corrected=value), 200
 
 
+def agrees(field: str, automatic: str, corrected: str) -> bool:
+    """A person confirms the scorer when they pick its label; for categories (the scorer may give several,
+    stored comma-joined) when the one they pick is among them, or both say none."""
+    if field == "category":
+        given = [c for c in automatic.split(",") if c]
+        return corrected in given or (corrected == "none" and not given)
+    return automatic == corrected
+
+
 @bp.get("/quality")
 @roles(*ROLES)
 def quality() -> str:
-    """How often people agreed with the automatic judgement, per brand and field."""
-    rows = (
-        db()
-        .execute(
-            sa.select(
-                Correction.brand,
-                Correction.field,
-                Correction.lexicon_version,
-                sa.func.count(),
-                sa.func.sum(sa.case((Correction.automatic == Correction.corrected, 1), else_=0)),
-            )
-            .group_by(Correction.brand, Correction.field, Correction.lexicon_version)
-            .order_by(Correction.brand, Correction.field)
+    """How often people agreed with the automatic judgement, per brand, field and lexicon version."""
+    rows = db().execute(
+        sa.select(
+            Correction.brand, Correction.field, Correction.lexicon_version, Correction.automatic,
+            Correction.corrected, sa.func.count(),
+        ).group_by(
+            Correction.brand, Correction.field, Correction.lexicon_version, Correction.automatic,
+            Correction.corrected,
         )
-        .all()
     )
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for brand, field, lexicon, automatic, corrected, n in rows:
+        counts = totals.setdefault((brand or "(none)", field, lexicon), [0, 0])
+        counts[0] += n
+        counts[1] += n if agrees(field, automatic, corrected) else 0
     table = [
-        {
-            "brand": b or "(none)",
-            "field": f,
-            "lexicon": lv,
-            "reviewed": n,
-            "agreed": int(a or 0),
-            "rate": (int(a or 0) / n) if n else 0.0,
-        }
-        for b, f, lv, n, a in rows
+        {"brand": b, "field": f, "lexicon": lv, "reviewed": n, "agreed": a, "rate": a / n if n else 0.0}
+        for (b, f, lv), (n, a) in sorted(totals.items())
     ]
     return render_template("quality.html", rows=table)

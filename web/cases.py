@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from web import audit
 from web.context import db, now
-from web.models import Case, HandleLink, Member, MentionState
+from web.models import AuditEntry, Case, HandleLink, Member, MentionState, User
 from web.recovery import (
     CATEGORIES,
     COMPENSATION_KINDS,
@@ -167,7 +167,7 @@ def new() -> str | Response:
     if form.validate_on_submit():
         if form.loyalty_id.data and member is None:
             form.loyalty_id.errors = [f"no member with loyalty ID {form.loyalty_id.data!r}"]
-            return render_template("case_new.html", form=form, member=member, limit=limit_for(current_user.role))
+            return _new_page(form, member)
         value = form.value_cents()
         at = now()
         case = Case(
@@ -193,7 +193,16 @@ def new() -> str | Response:
         if case.state == "waiting_approval":
             flash("The compensation is above your limit: the case waits for a supervisor's approval.", "warn")
         return redirect(url_for("cases.show", case_id=case.id))
-    return render_template("case_new.html", form=form, member=member, limit=limit_for(current_user.role))
+    return _new_page(form, member)
+
+
+def _new_page(form: CaseForm, member: Member | None) -> str:
+    # Every template pre-filled with the customer's name: choosing one fills the apology (case_new.js).
+    name = member.name if member else ""
+    apologies = {key: render_apology(key, name) for key in APOLOGIES}
+    return render_template(
+        "case_new.html", form=form, member=member, limit=limit_for(current_user.role), apologies=apologies
+    )
 
 
 @bp.get("/<int:case_id>")
@@ -203,14 +212,29 @@ def show(case_id: int) -> str:
     at = now()
     sla = sla_status(case.severity, case.opened_at, at, case.first_response_at, case.resolved_at)
     member = db().get(Member, case.loyalty_id) if case.loyalty_id else None
+    oversight = current_user.role in OVERSIGHT
+    history = (
+        list(
+            db().scalars(
+                sa.select(AuditEntry)
+                .where(AuditEntry.object_type == "case", AuditEntry.object_id == str(case.id))
+                .order_by(AuditEntry.id)
+            )
+        )
+        if oversight  # the audit trail is for supervisors and admins
+        else []
+    )
+    opener = db().get(User, case.opened_by)
     return render_template(
         "case.html",
+        history=history,
+        opener=opener.username if opener else "?",
         case=case,
         sla=sla,
         member=member,
         outcomes=OUTCOMES,
         shown_state=follow_up_state(case.state, case.follow_up_on, at.date()),
-        can_decide=current_user.role in OVERSIGHT,
+        can_decide=oversight,
     )
 
 

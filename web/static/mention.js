@@ -33,7 +33,8 @@
   }
   for (const b of root.querySelectorAll("button.correct")) {
     b.addEventListener("click", function () {
-      post("/mentions/" + encodeURIComponent(id) + "/correct", { field: b.dataset.field, value: b.dataset.value },
+      const value = b.dataset.field === "category" ? document.getElementById("correct-category").value : b.dataset.value;
+      post("/mentions/" + encodeURIComponent(id) + "/correct", { field: b.dataset.field, value: value },
         function (ok, data) {
           document.getElementById("correct-result").textContent = ok ? "recorded: " + data.corrected : (data.error || "refused");
         });
