@@ -26,6 +26,7 @@ from alerting.channels import build_channels
 from alerting.delivery import Dispatcher, Links
 from alerting.outbox import escalate_due, ingest
 from alerting.routing import Router, RoutingConfig
+from infra import logs, metrics
 from infra.db import alembic_config, make_engine, session_factory, transaction
 from infra.kafka_config import CONSUMER_DEFAULTS
 from infra.settings import Settings
@@ -133,7 +134,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--group", default=None, help="Kafka consumer group (default: <topic prefix>lc-alerter)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings, "alerter")
+    metrics.serve(settings, "alerter")
     alerter = build(settings)
     args.group = args.group or settings.topic("lc-alerter")  # per-prefix, like the topics it reads
     consumer = kafka_consumer(settings, args.group)

@@ -21,6 +21,7 @@ from alerting import ack
 from alerting.notification import Channel, ChannelError, Notification, Sample
 from alerting.outbox import Delivery, DeliveryAttempt, Incident
 from alerting.routing import retry_delay, still_wanted
+from infra import metrics
 from infra.db import transaction
 from stream.schema import SpikeAlert
 
@@ -133,6 +134,7 @@ class Dispatcher:
             log.exception("channel %s crashed", channel.name)
             error = ChannelError(f"{type(exc).__name__}: {exc}")
         now = self.clock()
+        metrics.ALERT_DELIVERIES.labels(channel.name, "sent" if error is None else "failed").inc()
         with transaction(self.factory) as session:
             delivery = session.get_one(Delivery, delivery_id)
             attempt = session.get_one(DeliveryAttempt, attempt_id)
@@ -151,6 +153,7 @@ class Dispatcher:
                             delivery.attempts, delivery.next_attempt_at, error)
                 return "retry"
             delivery.status = "dead"
+            metrics.ALERT_DELIVERIES.labels(channel.name, "dead").inc()
             log.error("delivery %s is dead after %d attempt(s): %s", delivery.key, delivery.attempts, error)
             return "dead"
 

@@ -95,3 +95,15 @@ def configure(settings: Settings, component: str, level: str | None = None) -> l
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
     return new
+
+
+def dict_config(settings: Settings, component: str) -> dict[str, Any]:
+    """The same set-up as `configure`, for frameworks that apply a dictConfig of their own (faust's worker)."""
+    quiet = (*NOISY, "faust", "mode")  # faust's INFO is a table per rebalance
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"lc": {"()": lambda: handler(settings, component)}},
+        "root": {"level": settings.log_level.upper(), "handlers": ["lc"]},
+        "loggers": {name: {"level": "WARNING"} for name in quiet},
+    }

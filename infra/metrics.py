@@ -11,8 +11,12 @@ never the free text, so a flood of bad input cannot blow up the number of series
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import time
+from collections.abc import Sequence
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -75,3 +79,40 @@ def serve(settings: Settings, component: str) -> int | None:
     start_http_server(port, addr=settings.metrics_host)
     log.info("metrics on http://%s:%d/metrics", settings.metrics_host, port)
     return port
+
+
+def record_step(stage: str, started: float, dead_reason: str | None = None, outcome: str = "scored") -> None:
+    """Count one message through a per-message stage, timed from `started` (time.perf_counter())."""
+    STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
+    MENTIONS_IN.labels(stage).inc()
+    if dead_reason is None:
+        MENTIONS_OUT.labels(stage, outcome).inc()
+    else:
+        MENTIONS_OUT.labels(stage, "dead").inc()
+        DEAD_LETTERS.labels(stage, reason_kind(dead_reason)).inc()
+
+
+def record_batch(stage: str, received: int, written: int, dead_reasons: list[str], seconds: float) -> None:
+    """Count one batch of a batching stage (the indexer's bulk request)."""
+    MENTIONS_IN.labels(stage).inc(received)
+    MENTIONS_OUT.labels(stage, "indexed").inc(written)
+    BULK_SIZE.observe(written + len(dead_reasons))
+    STAGE_SECONDS.labels(f"{stage}_bulk").observe(seconds)
+    for reason in dead_reasons:
+        MENTIONS_OUT.labels(stage, "dead").inc()
+        DEAD_LETTERS.labels(stage, reason_kind(reason)).inc()
+
+
+def record_listener(source: str, created: Sequence[str | None], outcomes: Sequence[str], now: datetime) -> None:
+    """Count a listener's batch: items fetched, what became of each, and the ingest lag of the newest sent
+    post (`created` holds each item's created_at, None for an unreadable item)."""
+    from stream.schema import SchemaError, parse_time
+
+    LISTENER_FETCHED.labels(source).inc(len(outcomes))
+    for outcome in outcomes:
+        MENTIONS_OUT.labels("listener", outcome).inc()
+    sent = [c for c, o in zip(created, outcomes, strict=True) if o == "sent" and c]
+    if sent:
+        # A malformed time is the worker's to dead-letter; there is just nothing to measure here.
+        with contextlib.suppress(SchemaError):
+            INGEST_LAG.labels(source).set(max(0.0, (now - parse_time(max(sent))).total_seconds()))

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from infra import logs, metrics
 from listeners.producer import Sink
 from listeners.sources.base import Batch, Item, Source, SourceOff, SourceState
 from stream.schema import DeadLetter, Mention, format_time
@@ -165,6 +166,7 @@ class Listener:
             return "duplicate"
         mention.ingested_at = now
         self.sink.send(self.topics.raw, mention.id, mention.to_json())
+        log.debug("sent to %s", self.topics.raw, extra={"mention_id": mention.id})
         self._unflushed.append(mention.id)
         self.state.items += 1
         if self.state.last_post_at is None or mention.created_at > self.state.last_post_at:
@@ -185,6 +187,8 @@ class Listener:
         flushed every `flush_every` records.
         """
         outcomes = [self.handle(item) for item in batch.items]
+        metrics.record_listener(self.state.source, [i.mention.created_at if i.mention else None for i in batch.items],
+                                outcomes, self.clock())
         if batch.quota_left is not None:
             self.state.quota_left = batch.quota_left
         if not (batch.cursors or batch.on_done or len(self._unflushed) >= self.flush_every):
@@ -483,9 +487,8 @@ def main(argv: list[str]) -> int:
     from infra.settings import Settings
 
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is a line per connection
     settings = Settings.from_env()
+    logs.configure(settings, "listener")  # quiets kafka's line-per-connection INFO too
     name = args.name or args.source
 
     if args.source == "demo" and args.write_jsonl:
@@ -533,6 +536,7 @@ def main(argv: list[str]) -> int:
 
     from listeners.producer import KafkaSink
 
+    metrics.serve(settings, "listener")
     sink = KafkaSink(settings.kafka_bootstrap, client_id=f"listener-{name}")
     dedupe = Dedupe()
     warmed = warm_dedupe(settings.kafka_bootstrap, settings.topic("mentions.raw"), dedupe)

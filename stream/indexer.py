@@ -23,6 +23,7 @@ from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, Elasticsearch
 
+from infra import logs, metrics
 from infra.kafka_config import CONSUMER_DEFAULTS
 from infra.settings import Settings
 from stream import documents, es_admin
@@ -162,7 +163,13 @@ def run(settings: Settings, stop: threading.Event, *, group: str | None = None,
                        for rs in polled.values() for r in rs]
             now = datetime.now(UTC)
             batch = build_batch(records, settings.index_prefix, now)
+            started = time.perf_counter()
             written, dead = writer.write(batch, now)
+            metrics.record_batch("indexer", len(records), written, [d.reason for d in batch.dead + dead],
+                                 time.perf_counter() - started)
+            if log.isEnabledFor(logging.DEBUG):
+                for mention_id in batch.actions:
+                    log.debug("indexed", extra={"mention_id": mention_id})
             if stop.is_set() and written + len(dead) < len(batch.actions):
                 break  # stopped mid-retry: do not commit what was not written
             for letter in batch.dead + dead:
@@ -172,6 +179,8 @@ def run(settings: Settings, stop: threading.Event, *, group: str | None = None,
             for tp, rs in polled.items():
                 offsets[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(rs[-1].offset + 1, "", -1)
             consumer.commit(offsets)
+            metrics.CONSUMER_LAG.labels("indexer").set(
+                sum(max(0, (consumer.highwater(tp) or 0) - consumer.position(tp)) for tp in consumer.assignment()))
             if on_batch:
                 on_batch(written)
     finally:
@@ -184,7 +193,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--group", default=None, help="consumer group (default: <topic prefix>lc-indexer)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(settings, "indexer")
+    metrics.serve(settings, "indexer")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

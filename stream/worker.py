@@ -29,6 +29,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from infra import logs, metrics
 from infra.settings import Settings
 from stream.identity import IdentityTable
 from stream.pipeline import RepeatCounter, Step
@@ -77,12 +78,17 @@ def build_app(settings: Settings) -> faust.App:
     async def score_mentions(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
+            started = time.perf_counter()
             result = step(event.value, msg.topic, msg.partition, msg.offset)
+            mention_id = msg.key.decode("utf-8", "replace")[:300] if msg.key else None  # listeners key by id
+            metrics.record_step("worker", started, result.reason if isinstance(result, DeadLetter) else None)
             if isinstance(result, DeadLetter):
+                log.info("dead-lettered: %s", result.reason[:500], extra={"mention_id": mention_id})
                 state["dead"] += 1
                 await dead_topic.send(key=msg.key, value=result.to_json())
             else:
                 state["scored"] += 1
+                log.debug("scored %s", result.sentiment.label, extra={"mention_id": result.mention.id})
                 await scored_topic.send(key=(result.mention.brand or "-").encode(), value=result.to_json())
 
     @app.task
@@ -215,8 +221,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(settings, "worker")
+    metrics.serve(settings, "worker")
     app = build_app(settings)
+    app.conf.logging_config = logs.dict_config(settings, "worker")  # faust's CLI re-applies logging
     # faust's own CLI runs the worker (signal handling, graceful rebalance); we pass it the built app.
     sys.argv = ["listening-center-worker", "worker", "--loglevel", args.loglevel, "--without-web"]
     os.environ.setdefault("F_DATADIR", str(settings.runtime_dir / "faust"))
