@@ -22,7 +22,8 @@ from infra.bench.stats import Comparison
 from infra.bench.table import memory_table, summary_table, to_json
 from infra.settings import Settings
 
-STAGES = ("scoring", "contracts", "rules", "stream", "elasticsearch", "e2e", "memory")
+STAGES = ("scoring", "contracts", "rules", "stream", "scaleout", "feed", "elasticsearch", "e2e", "incident",
+          "dashboard", "memory")
 ALIASES = {"kafka": "stream", "es": "elasticsearch", "end-to-end": "e2e"}
 log = logging.getLogger("lc.bench")
 
@@ -48,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=None, help="mentions/s of the fixed-rate passes (1000; quick 200)")
     p.add_argument("--seconds", type=float, default=None, help="length of a fixed-rate pass (30; quick 5)")
     p.add_argument("--repeat", type=int, default=3, help="passes of the in-process stages; the best is kept")
+    p.add_argument("--dashboard-docs", type=int, default=None,
+                   help="mentions loaded for the dashboard stage (1000000; quick 20000)")
+    p.add_argument("--rounds", type=int, default=25, help="times each dashboard view and care search is asked")
     return p
 
 
@@ -63,7 +67,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     sampler.watch_self()
     sampler.start()
     started = datetime.now(UTC)
+    at_start = machine.describe()  # the load average before this run added its own
     results: list[Comparison] = []
+    extra: dict[str, Any] = {}
     try:
         mentions = workload.mentions(count) if {"scoring", "contracts"} & set(args.only) else []
         if "scoring" in args.only:
@@ -75,23 +81,37 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             results += cpu.contracts(raw, cpu.scored_json(raw), args.repeat, plan.progress)
         if "rules" in args.only:
             results.append(cpu.rules(count, repeat=args.repeat, progress=plan.progress))
-        if "stream" in args.only or "e2e" in args.only:
+        if {"stream", "scaleout", "feed", "e2e"} & set(args.only):
             vader = results[0].reference if results and results[0].stage == "scoring" else None
             results += stages.stream_and_e2e(base, plan, sampler, stream="stream" in args.only,
-                                             e2e="e2e" in args.only, vader=vader)
+                                             e2e="e2e" in args.only, feed="feed" in args.only,
+                                             scaleout="scaleout" in args.only, vader=vader)
         if "elasticsearch" in args.only:
             results.append(stages.elasticsearch(base, plan, sampler))
+        if "incident" in args.only:
+            from infra.bench.incident import incident
+
+            results += incident(base, plan, sampler)
+        if "dashboard" in args.only:
+            from infra.bench.dashboard import dashboard
+
+            docs = args.dashboard_docs or (20_000 if args.quick else 1_000_000)
+            found, extra["dashboard"] = dashboard(base, docs, args.rounds, plan.progress)
+            results += found
     finally:
         peaks = sampler.stop()
     return {
         "command": "listening-center bench " + shlex.join(argv),
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
-        "machine": machine.describe(),
+        "machine": at_start,
         "plan": {"count": plan.count, "rate": plan.rate, "seconds": plan.seconds, "repeat": args.repeat,
                  "stages": args.only},
         "results": results,
         "memory_kib": peaks,
+        "loadavg_after": machine.describe()["loadavg"],
+        "loadavg_1min_peak": sampler.load_peak,
+        **extra,
     }
 
 
@@ -120,7 +140,12 @@ def main(argv: list[str]) -> int:
         return 0
     m = report["machine"]
     print(f"{report['command']}  ({report['started_at']}, {report['seconds']}s)")
-    print(f"machine: {m['nproc']} cores, {m['memory_gib']} GiB, {m['cpu']}; load {' '.join(m['loadavg'])}")
+    print(f"machine: {m['nproc']} cores, {m['memory_gib']} GiB, {m['cpu']}; load {' '.join(m['loadavg'])} "
+          f"(at the end: {' '.join(report['loadavg_after'])}; 1-min peak during the run {report['loadavg_1min_peak']})")
+    if "dashboard" in report:
+        d = report["dashboard"]
+        print(f"dashboard index: {d['documents']:,} mentions loaded in {d['load_seconds']} s "
+              f"({d['load_per_second']:,}/s, parallel bulk); first dashboard {d['first_dashboard_ms']} ms")
     print()
     if results:
         print(summary_table(results))

@@ -34,10 +34,18 @@ class Components:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """`listening-center <args>` as process `name`."""
+        return self._spawn(name, [cli_path(), *args])
+
+    def start_module(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
+        """`python -m <module> <args>` (a bench-only entry point such as infra.bench.console)."""
+        return self._spawn(name, [sys.executable, "-m", module, *args])
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         self.logdir.mkdir(parents=True, exist_ok=True)
         with (self.logdir / f"{name}.log").open("ab") as out:
-            proc = subprocess.Popen([cli_path(), *args], stdout=out, stderr=subprocess.STDOUT,
-                                    env=settings_env(self.settings), start_new_session=True)
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=settings_env(self.settings),
+                                    start_new_session=True)
         self.procs[name] = proc
         return proc
 

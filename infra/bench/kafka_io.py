@@ -178,3 +178,13 @@ def end_total(bootstrap: str, topic: str) -> int:
         return sum(consumer.end_offsets(parts).values())
     finally:
         consumer.close()
+
+
+def group_state(bootstrap: str, group: str) -> tuple[str, int]:
+    """A consumer group's state (Stable, PreparingRebalance, ...) and how many members it has."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        (info,) = admin.describe_consumer_groups([group])
+        return str(info.state), len(info.members)
+    finally:
+        admin.close()

@@ -89,6 +89,7 @@ class PeakSampler:
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peaks: dict[str, int] = {}
+        self.load_peak = 0.0  # the highest 1-minute load average seen: how shared the machine was
         self._named: dict[str, Callable[[], list[int]]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -107,6 +108,9 @@ class PeakSampler:
         self.watch("bench (this process)", lambda: [me])
 
     def sample(self) -> None:
+        load = _read(PROC / "loadavg").split()
+        if load:
+            self.load_peak = max(self.load_peak, float(load[0]))
         parents, cmdlines = process_table()
         engines = match_engines(cmdlines)
         with self._lock:

@@ -147,7 +147,7 @@ class Searchable:
         self._thread.join(10)
 
 
-def _alive(comps: Components, *names: str) -> Callable[[], None]:
+def alive_check(comps: Components, *names: str) -> Callable[[], None]:
     def check() -> None:
         for name in names:
             if not comps.alive(name):
@@ -155,23 +155,32 @@ def _alive(comps: Components, *names: str) -> Callable[[], None]:
     return check
 
 
-def _wait_ready(comps: Components, settings: Settings, arrivals: kafka_io.Arrivals, prod: Any,
-                plan: Plan) -> float:
+def _unbranded(mentions: list[Mention], branded: bool) -> list[Mention]:
+    """Probes without a brand are scored but never counted by spike detection (the incident stage's
+    detector must see only the replay)."""
+    if not branded:
+        for m in mentions:
+            m.brand = ""
+    return mentions
+
+
+def wait_ready(comps: Components, settings: Settings, arrivals: kafka_io.Arrivals, prod: Any,
+                plan: Plan, workers: Sequence[str] = ("worker",), branded: bool = True, tag: str = "") -> float:
     """Probe mentions until one comes out scored: the worker has joined its group and warmed up."""
     start = time.monotonic()
-    check = _alive(comps, "worker")
+    check = alive_check(comps, *workers)
     sent: dict[str, float] = {}
     n = 0
     with bar(None, "waiting for the worker", unit="probe", enabled=plan.progress) as b:
         while time.monotonic() - start < plan.startup_timeout:
             check()
-            probe = live_mentions(1, f"probe{n}")[0]
+            probe = _unbranded(live_mentions(1, f"probe{tag}{n}"), branded)[0]
             kafka_io.send_paced(prod, settings.topic("mentions.raw"), messages([probe]), None, sent)
             n += 1
             b.update(1)
             if arrivals.wait_for([probe.id], 2.0) == 0:
                 # a few more so the scorer's lazy loads and the broker's fetch sessions are warm
-                warm = messages(live_mentions(200, "warm"))
+                warm = messages(_unbranded(live_mentions(200, f"warm{tag}"), branded))
                 kafka_io.send_paced(prod, settings.topic("mentions.raw"), warm, 200, sent)
                 arrivals.wait_for([mid for mid, _ in warm], 60)
                 return time.monotonic() - start
@@ -189,9 +198,68 @@ def _wait_caught_up(offsets: kafka_io.GroupOffsets, bootstrap: str, timeout: flo
         time.sleep(0.2)
 
 
+class Console:
+    """The console process (`python -m infra.bench.console`) and one SSE connection to its live feed."""
+
+    def __init__(self, comps: Components, settings: Settings, plan: Plan) -> None:
+        from infra.bench.feed import FeedReader, wait_feed_ready, wait_port
+
+        port_file = settings.runtime_dir / "console.port"
+        comps.start_module("console", "infra.bench.console", str(port_file))
+        check = alive_check(comps, "console")
+        port = wait_port(port_file, plan.startup_timeout, check)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_feed_ready(base_url, plan.startup_timeout)
+        self.reader = FeedReader(f"{base_url}/feed/stream").start()
+
+    def wait(self, ids: Sequence[str], timeout: float, plan: Plan, check: Callable[[], None]) -> dict[str, float]:
+        deadline = time.monotonic() + timeout
+        with bar(len(ids), "live feed (SSE)", enabled=plan.progress) as b:
+            done = 0
+            while done < len(ids) and time.monotonic() < deadline and self.reader.error is None:
+                check()
+                time.sleep(0.2)
+                now_done = sum(1 for i in ids if i in self.reader.seen)
+                b.update(now_done - done)
+                done = now_done
+        missing = [i for i in ids if i not in self.reader.seen]
+        if missing:
+            raise StageError(f"live feed: {len(missing)} of {len(ids)} mentions never reached the SSE stream"
+                             + (f" ({self.reader.error})" if self.reader.error else ""))
+        return self.reader.seen
+
+
+def _burst(comps: Components, settings: Settings, prod: Any, arrivals: kafka_io.Arrivals, plan: Plan,
+           run: str, workers: Sequence[str], label: str) -> Summary:
+    """`plan.count` raw mentions as fast as the producer takes them; first send to last scored."""
+    burst = messages(live_mentions(plan.count, run))
+    sent: dict[str, float] = {}
+    with bar(len(burst), f"{label}: sending", enabled=plan.progress) as b:
+        kafka_io.send_paced(prod, settings.topic("mentions.raw"), burst, None, sent, b.update)
+    ids = [mid for mid, _ in burst]
+    _wait_all(arrivals, ids, 120 + plan.count / 50, label, plan, alive_check(comps, *workers))
+    return Summary.of(f"{label}, saturated", len(ids), kafka_io.span(sent, arrivals.seen, ids),
+                      note="first send to last scored")
+
+
+def _wait_members(settings: Settings, count: int, timeout: float, check: Callable[[], None]) -> None:
+    """Until the workers' consumer group is stable with `count` members (the partitions are shared)."""
+    group = f"{settings.topic_prefix}listening-center"  # faust's group id is the app id (stream/worker.py)
+    deadline = time.monotonic() + timeout
+    state, members = "", 0
+    while time.monotonic() < deadline:
+        check()
+        state, members = kafka_io.group_state(settings.kafka_bootstrap, group)
+        if state == "Stable" and members == count:
+            return
+        time.sleep(0.5)
+    raise StageError(f"the worker group {group} is {state or 'unknown'} with {members} members, not {count}")
+
+
 def stream_and_e2e(base: Settings, plan: Plan, sampler: PeakSampler, *, stream: bool, e2e: bool,
-                   vader: Summary | None = None) -> list[Comparison]:
-    """The Kafka reference, then the real worker (and, for end to end, the indexer) on the same broker."""
+                   feed: bool = False, scaleout: bool = False, vader: Summary | None = None) -> list[Comparison]:
+    """The Kafka reference, then the real worker on the same broker: a fixed-rate pass (through the indexer
+    to search for end to end, through the console to its SSE feed), then bursts with one and two workers."""
     results: list[Comparison] = []
     with sandbox(base) as settings:
         ref_fixed, ref_burst = kafka_reference(settings, plan)
@@ -202,20 +270,27 @@ def stream_and_e2e(base: Settings, plan: Plan, sampler: PeakSampler, *, stream: 
         try:
             comps.start("worker", "worker")
             sampler.watch("worker", lambda: comps.pids("worker"))
-            startup = _wait_ready(comps, settings, arrivals, prod, plan)
+            startup = wait_ready(comps, settings, arrivals, prod, plan)
             log.info("worker ready after %.1fs", startup)
-            check = _alive(comps, "worker")
+            running = ["worker"]
             searchable: Searchable | None = None
+            console: Console | None = None
             if e2e:
                 comps.start("indexer", "indexer")
                 sampler.watch("indexer", lambda: comps.pids("indexer"))
-                check = _alive(comps, "worker", "indexer")
+                running.append("indexer")
                 offsets = kafka_io.GroupOffsets(settings.kafka_bootstrap, settings.topic("lc-indexer"),
                                                 settings.topic("mentions.scored"))
                 try:
-                    _wait_caught_up(offsets, settings.kafka_bootstrap, plan.startup_timeout, check)
+                    _wait_caught_up(offsets, settings.kafka_bootstrap, plan.startup_timeout,
+                                    alive_check(comps, *running))
                 finally:
                     offsets.close()
+            if feed:
+                console = Console(comps, settings, plan)
+                sampler.watch("console (web)", lambda: comps.pids("console"))
+                running.append("console")
+            check = alive_check(comps, *running)
             sent: dict[str, float] = {}
             fixed = messages(live_mentions(plan.fixed_count, "fixed"))
             ids = [mid for mid, _ in fixed]
@@ -246,23 +321,34 @@ def stream_and_e2e(base: Settings, plan: Plan, sampler: PeakSampler, *, stream: 
                                          kafka_io.latencies(sent, searchable.seen, ids),
                                          note="worker + indexer + refresh")
                 results.append(Comparison("end to end", e2e_summary, ref_fixed))
-            if stream:
-                if e2e:
-                    comps.stop("indexer")  # the burst measures the worker alone, not CPU shared with the indexer
-                burst = messages(live_mentions(plan.count, "burst"))
-                bsent: dict[str, float] = {}
-                with bar(len(burst), "worker burst: sending", enabled=plan.progress) as b:
-                    kafka_io.send_paced(prod, settings.topic("mentions.raw"), burst, None, bsent, b.update)
-                bids = [mid for mid, _ in burst]
-                _wait_all(arrivals, bids, 120 + plan.count / 50, "worker burst", plan, _alive(comps, "worker"))
-                stage_burst = Summary.of(f"{label}, saturated", len(bids), kafka_io.span(bsent, arrivals.seen, bids),
-                                         note="first send to last scored")
-                results.insert(0, Comparison("stream", stage_fixed, ref_fixed))
-                results.insert(1, Comparison("stream", stage_burst, ref_burst))
-                if vader is not None:
-                    results.insert(2, Comparison("stream", Summary(stage_burst.name, stage_burst.count,
-                                                                   stage_burst.rate, note="vs raw VADER in-process"),
-                                                 vader))
+            if console is not None:
+                shown = console.wait(ids, 60 + plan.seconds, plan, check)
+                results.append(Comparison("live feed", Summary.of(
+                    f"raw -> console SSE at {plan.rate:,.0f}/s", len(ids), kafka_io.span(sent, shown, ids),
+                    kafka_io.latencies(sent, shown, ids), note="worker + console feed"), ref_fixed))
+            # The bursts measure the worker(s), not CPU shared with the indexer or the console.
+            for name in ("indexer", "console"):
+                comps.stop(name)
+            if console is not None:
+                console.reader.stop()
+            if stream or scaleout:
+                one = _burst(comps, settings, prod, arrivals, plan, "burst", ["worker"], label)
+                if stream:
+                    results.insert(0, Comparison("stream", stage_fixed, ref_fixed))
+                    results.insert(1, Comparison("stream", one, ref_burst))
+                    if vader is not None:
+                        results.insert(2, Comparison("stream", Summary(one.name, one.count, one.rate,
+                                                                       note="vs raw VADER in-process"), vader))
+                if scaleout:
+                    comps.start("worker2", "worker")
+                    sampler.watch("worker 2", lambda: comps.pids("worker2"))
+                    _wait_members(settings, 2, plan.startup_timeout, alive_check(comps, "worker", "worker2"))
+                    wait_ready(comps, settings, arrivals, prod, plan, workers=("worker", "worker2"), tag="two")
+                    _wait_members(settings, 2, plan.startup_timeout, alive_check(comps, "worker", "worker2"))
+                    two = _burst(comps, settings, prod, arrivals, plan, "burst2", ["worker", "worker2"],
+                                 "2 workers raw -> scored")
+                    results.append(Comparison("scale-out", two, Summary(f"1 worker, {one.name}", one.count,
+                                                                        one.rate, note="same run")))
         finally:
             comps.stop_all()
             arrivals.stop()
@@ -323,7 +409,7 @@ def elasticsearch(base: Settings, plan: Plan, sampler: PeakSampler) -> Compariso
         try:
             comps.start("indexer", "indexer")
             sampler.watch("indexer", lambda: comps.pids("indexer"))
-            check = _alive(comps, "indexer")
+            check = alive_check(comps, "indexer")
             deadline = time.monotonic() + plan.startup_timeout + plan.count / 100
             with bar(len(scored), "indexer draining", enabled=plan.progress) as b:
                 done = 0

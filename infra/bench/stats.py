@@ -55,6 +55,19 @@ class Summary:
         return cls(name, count, rate(count, seconds), percentile(latencies, 50), percentile(latencies, 95),
                    percentile(latencies, 99), note)
 
+    @classmethod
+    def timings(cls, name: str, latencies: Sequence[float], note: str = "") -> Summary:
+        """Percentiles of request times with no rate: queries are not mentions, so that column stays empty."""
+        if not latencies:
+            raise ValueError(f"{name}: no timings")
+        return cls(name, len(latencies), None, percentile(latencies, 50), percentile(latencies, 95),
+                   percentile(latencies, 99), note)
+
+    @classmethod
+    def once(cls, name: str, seconds: float, note: str = "") -> Summary:
+        """A single measured duration (an incident's time to alert): every percentile column shows it."""
+        return cls(name, 1, None, seconds, seconds, seconds, note)
+
 
 @dataclass(frozen=True)
 class Comparison:

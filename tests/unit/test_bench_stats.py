@@ -73,3 +73,17 @@ def test_scored_id_reads_the_mention_inside() -> None:
     assert scored_id(None, b"{not json") is None
     assert scored_id(None, None) is None
     assert scored_id(None, b'{"mention": {"id": 5}}') is None
+
+
+def test_timings_have_percentiles_and_no_rate() -> None:
+    s = Summary.timings("dashboard", [0.1, 0.3, 0.2, 0.4, 0.5])
+    assert (s.count, s.rate, s.p50) == (5, None, pytest.approx(0.3))
+    assert s.p95 == pytest.approx(0.48)
+    with pytest.raises(ValueError, match="no timings"):
+        Summary.timings("nothing", [])
+
+
+def test_once_shows_one_duration_in_every_percentile() -> None:
+    s = Summary.once("incident", 141.0, note="goal 120 s")
+    assert (s.count, s.rate, s.p50, s.p95, s.p99) == (1, None, 141.0, 141.0, 141.0)
+    assert Comparison("incident", s, Summary.once("floor", 120.0)).p99_ratio == pytest.approx(141 / 120)
