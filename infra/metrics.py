@@ -39,6 +39,8 @@ BULK_SIZE = Histogram("lc_indexer_bulk_documents", "Documents per Elasticsearch 
                       buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))
 CONSUMER_LAG = Gauge("lc_consumer_lag", "Messages behind the end of the topic, per consumer group", ["group"])
 INGEST_LAG = Gauge("lc_ingest_lag_seconds", "Post time to Kafka of the newest post sent, per source", ["source"])
+FEED_PUBLISHED = Gauge("lc_feed_published", "Scored mentions the console's live feed has published")
+FEED_SUBSCRIBERS = Gauge("lc_feed_subscribers", "Browsers connected to the console's live feed")
 LISTENER_FETCHED = Counter("lc_listener_fetched_total", "Items a listener fetched from its source", ["source"])
 
 _FIELD = re.compile(r"field '([a-z_]+)")

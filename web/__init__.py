@@ -106,6 +106,7 @@ def create_app(config: Settings | None = None, **overrides: Any) -> Flask:
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
     app.register_blueprint(importlib.import_module("web.rules_admin").bp)  # keyword rule sets (admin)
+    app.register_blueprint(importlib.import_module("web.operator").bp)  # status page, /metrics (operators)
     for spec in OPTIONAL_BLUEPRINTS:
         module_name, attr = spec.split(":")
         try:
