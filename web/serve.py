@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from werkzeug.serving import make_server
 
@@ -16,7 +15,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", default=settings.web_host)
     parser.add_argument("--port", type=int, default=settings.web_port)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from infra import logs
+
+    logs.configure(settings, "web")
 
     from web import create_app
 
