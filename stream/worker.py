@@ -150,8 +150,10 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
     """Spike detection driven by event time.
 
     Buckets close when the brand's newest `created_at` (less LATENESS) passes them, so a replay of history
-    through the worker sees the same buckets as a live run. A brand that has gone quiet is ticked by the
-    wall clock instead (IDLE_SECONDS after its last mention), which is what lets silence be detected.
+    through the worker sees the same buckets as a live run. After each mention the detector also tests the
+    still-open bucket, so a spike is raised as soon as the counts so far show it, not at the close plus
+    LATENESS. A brand that has gone quiet is ticked by the wall clock instead (IDLE_SECONDS after its last
+    mention), which is what lets silence be detected.
     """
     from stream.spikes import DetectorConfig, SpikeDetector
 
@@ -172,8 +174,8 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
             detectors[brand] = det
         return det
 
-    async def send_alerts(brand: str, upto: datetime) -> None:
-        for alert in detectors[brand].tick(upto):
+    async def send_alerts(brand: str, now: datetime) -> None:
+        for alert in detectors[brand].tick(now, LATENESS):
             state["alerts"] += 1
             await alerts_topic.send(key=alert.dedupe_key.encode(), value=alert.to_json())
             log.warning("spike alert %s %s/%s observed=%s expected=%.1f", alert.status, brand, alert.category,
@@ -197,11 +199,8 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
             for category in scored.categories:
                 det.observe((m.brand, category), at, negative, m.id, m.text)
             last_seen[m.brand] = time.monotonic()
-            if at > watermark.get(m.brand, at - timedelta(days=1)):
-                previous = watermark.get(m.brand)
-                watermark[m.brand] = at
-                if previous is None or det.bucket_of(at - LATENESS) != det.bucket_of(previous - LATENESS):
-                    await send_alerts(m.brand, at - LATENESS)
+            newest = watermark[m.brand] = max(at, watermark.get(m.brand, at))
+            await send_alerts(m.brand, newest)  # cheap unless a bucket closes or a negative came in
             now = time.monotonic()
             if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
                 packed = zlib.compress(json.dumps(det.to_dict()).encode())
@@ -213,7 +212,7 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
         now = time.monotonic()
         for brand in list(detectors):
             if now - last_seen.get(brand, 0.0) > IDLE_SECONDS:
-                await send_alerts(brand, clock() - LATENESS)
+                await send_alerts(brand, clock())
 
 
 def main(argv: list[str]) -> int:

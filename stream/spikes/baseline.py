@@ -173,10 +173,11 @@ class Baseline:
 
     # -- significance -------------------------------------------------------------------------------
     def scan(self, observed: float, windows: tuple[int, ...], min_count: float, min_excess: float,
-             min_ratio: float) -> Window | None:
-        """The most significant trailing window (ending with `observed`) that passes every gate."""
+             min_ratio: float, share: float = 1.0) -> Window | None:
+        """The most significant trailing window (ending with `observed`) that passes every gate; `share` is
+        how much of the current bucket `observed` covers (its expected level is pro-rated)."""
         best: Window | None = None
-        x_sum, mu_sum, n = observed, self.mu, 1
+        x_sum, mu_sum, n = observed, self.mu * share, 1
         history = reversed(self.last)
         for w in sorted(windows):
             while n < w:

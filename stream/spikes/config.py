@@ -29,6 +29,11 @@ class DetectorConfig:
     min_excess: float = 5.0  # posts above the expected level
     min_ratio: float = 1.5  # observed / expected
     keep_ratio: float = 1.2
+    # The still-open bucket (mentions only): tested on its count so far against the whole bucket's level
+    # (it can only grow: no threshold change needed), and from this share of the bucket on, also against
+    # the pro-rated level with a stricter threshold, since each look is one more chance of a false alarm.
+    early_share: float = 0.5
+    early_extra_threshold: float = 0.5
     dispersion_min: float = 0.01  # a floor on var = mu + d * mu^2: no series is ever purely Poisson
     dispersion_start: float = 0.1  # assumed until the series has taught us its own noise
     dispersion_span_buckets: int = 288

@@ -1,8 +1,11 @@
 """The spike detector: counts per series and bucket in, alerts out, time only from the caller.
 
-`observe` adds a mention to its bucket; `tick(now)` closes every bucket that ended by `now` (empty ones
-count as zero) and runs each series' baseline, significance test and incident state machine on it. The
-same object runs inside the stream worker (state in a faust table via `to_dict`/`from_dict`) and in
+`observe` adds a mention to its bucket; `tick(now, lateness)` closes every bucket that ended by
+`now - lateness` (empty ones count as zero) and runs each series' baseline, significance test and incident
+state machine on it. Then it tests the still-open bucket of each series that got a negative mention since:
+a count that is already significant against the *whole* bucket's expected level can only grow, so it
+would fire at the close too, and waiting for the close (and the lateness allowance) only delays the page.
+The same object runs inside the stream worker (state in a faust table via `to_dict`/`from_dict`) and in
 `listening-center backtest`.
 
 One incident, one alert: an incident opens when a trailing window is both significant and big enough
@@ -17,9 +20,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stream.schema import SpikeAlert
@@ -33,6 +36,7 @@ from stream.spikes.terms import add_capped, count_terms, top_terms_from_counts
 SeriesKey = tuple[str, str | None]
 Clock = Callable[[], datetime]
 _MAX_ITEMS_PER_BUCKET = 200
+STATE_VERSION = 2  # 2: incidents carry early_* fields (opened on a still-open bucket); 1 loads as is
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Series:
         self.silence: Incident | None = None
         self.zero_run = 0
         self.zero_expected = 0.0
+        self.fresh = False  # a negative mention came since the open bucket was last tested (not saved)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +98,15 @@ class Series:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+_NO_LATENESS = timedelta(0)
+
+
+def _specific_first(series: Iterable[Series]) -> list[Series]:
+    # Categories first: when a brand and one of its categories rise together, the specific one names the
+    # incident and the brand-wide one folds into it.
+    return sorted(series, key=lambda s: (s.key[1] is None, s.key[0], s.key[1] or ""))
 
 
 class SpikeDetector:
@@ -137,6 +151,7 @@ class SpikeDetector:
         bucket.total += 1
         if negative:
             bucket.negative += 1
+            series.fresh = True
             if len(bucket.items) < _MAX_ITEMS_PER_BUCKET:
                 bucket.items.append((mention_id, text))
 
@@ -149,21 +164,54 @@ class SpikeDetector:
         bucket.total += count if total is None else total
 
     # -- time ---------------------------------------------------------------------------------------
-    def tick(self, now: datetime) -> list[SpikeAlert]:
-        """Close every bucket that ended by `now` and return the alerts that raised."""
-        last = self.bucket_of(now) - 1
+    def tick(self, now: datetime, lateness: timedelta = _NO_LATENESS) -> list[SpikeAlert]:
+        """Close every bucket that ended by `now - lateness`, test the open buckets' counts so far (`observe`
+        input only: a ready-made count is a whole bucket), and return the alerts that raised."""
+        last = self.bucket_of(now - lateness) - 1
         alerts: list[SpikeAlert] = []
         if not self.series:
             return alerts
-        # Categories first: when a brand and one of its categories rise together, the specific one names
-        # the incident and the brand-wide one folds into it.
-        ordered = sorted(self.series.values(), key=lambda s: (s.key[1] is None, s.key[0], s.key[1] or ""))
-        first = min(s.next_bucket for s in ordered)
-        for idx in range(first, last + 1):
-            for series in ordered:
-                if series.next_bucket <= idx:
-                    self._close(series, idx, now, alerts)
+        first = min(s.next_bucket for s in self.series.values())
+        if first <= last:
+            ordered = _specific_first(self.series.values())
+            for idx in range(first, last + 1):
+                for series in ordered:
+                    if series.next_bucket <= idx:
+                        self._close(series, idx, now, alerts)
+        fresh = [s for s in self.series.values() if s.fresh]
+        for series in _specific_first(fresh):
+            series.fresh = False
+            self._early(series, now, alerts)
         return alerts
+
+    def _early(self, series: Series, now: datetime, alerts: list[SpikeAlert]) -> None:
+        """Open an incident on the open bucket's count so far, when that already passes every gate.
+
+        Every gate (score, count, excess, ratio) only grows with the count, and the bucket's expected level
+        and noise are what its close will use, so this fires only where the close would: earlier, never
+        more often. Only new incidents start early; updates and reopenings wait for the close.
+        """
+        idx = series.next_bucket
+        bucket = series.pending.get(idx)
+        base = series.spike
+        if bucket is None or base.closed < self._warmup or self._active(series.incident, idx):
+            return
+        c = self.config
+        mu = base.predict(idx)  # the same number the close will compute: nothing is learned in between
+        x = bucket.negative
+        trigger = base.scan(x, c.windows, c.min_count, c.min_excess, c.min_ratio)
+        if trigger is None or trigger.score < c.threshold:
+            share = (now - bucket_start(c, idx)).total_seconds() / c.bucket_seconds
+            if not c.early_share <= share < 1.0:
+                return
+            trigger = base.scan(x, c.windows, c.min_count, c.min_excess, c.min_ratio, share)
+            if trigger is None or trigger.score < c.threshold + c.early_extra_threshold:
+                return
+        if self._related_active(series, idx):
+            return
+        inc = series.incident = self._open(series, idx, bucket.negative, mu, trigger.buckets, trigger.score, bucket)
+        inc.early_bucket, inc.early_observed, inc.early_items = idx, bucket.negative, len(bucket.items)
+        alerts.append(self._alert(series, inc, "open", now))
 
     def _close(self, series: Series, idx: int, now: datetime, alerts: list[SpikeAlert]) -> None:
         c = self.config
@@ -209,6 +257,10 @@ class SpikeDetector:
         inc = series.incident
         if inc is not None and inc.state == COOLING and not self._active(inc, idx):
             inc = series.incident = None
+        if inc is not None and inc.early_bucket == idx:  # opened on this bucket's count so far
+            inc.settle_early(x, trigger.score if triggered and trigger else 0.0, bucket.items, c.max_spike_texts,
+                             c.sample_ids)
+            return True
         if inc is not None and inc.state == OPEN:
             keep = base.scan(x, self._keep_windows, 1, 0.0, c.keep_ratio)
             elevated = triggered or (keep is not None and keep.score >= c.keep_threshold)
@@ -308,7 +360,7 @@ class SpikeDetector:
     # -- state --------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "v": 1,
+            "v": STATE_VERSION,
             "config": self.config.to_dict(),
             "late": self.late,
             "series": [s.to_dict() for s in self.series.values()],
@@ -316,6 +368,8 @@ class SpikeDetector:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], clock: Clock | None = None) -> SpikeDetector:
+        if int(data.get("v", 1)) > STATE_VERSION:
+            raise ValueError(f"spike state version {data.get('v')} is newer than this code ({STATE_VERSION})")
         det = cls(DetectorConfig.from_dict(data["config"]), clock=clock)
         det.late = int(data.get("late", 0))
         for raw in data["series"]:

@@ -31,6 +31,11 @@ class Incident:
     reopened: int = 0
     last_update: int = 0
     reported_observed: float = 0.0
+    # Opened before its last bucket closed (on that bucket's count so far): the bucket whose whole count is
+    # still to be accounted, and how much of it (posts, context items) the opening already took.
+    early_bucket: int | None = None
+    early_observed: float = 0.0
+    early_items: int = 0
     sample_ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
 
@@ -58,6 +63,14 @@ class Incident:
         self.quiet = 0
         self.resolved_at = None
         self.reopened += 1
+
+    def settle_early(self, observed: float, score: float, items: list[tuple[str, str]], max_texts: int,
+                     max_ids: int) -> None:
+        """The bucket it opened on has closed: its whole count replaces the part seen at opening."""
+        self.observed += observed - self.early_observed
+        self.score = max(self.score, score)
+        self.add_context(items[self.early_items:], max_texts, max_ids)
+        self.early_bucket, self.early_observed, self.early_items = None, 0.0, 0
 
     def add_context(self, items: list[tuple[str, str]], max_texts: int, max_ids: int) -> None:
         for mention_id, text in items:

@@ -160,7 +160,27 @@ def run_detector(series: Series, config: DetectorConfig | None = None) -> list[i
     return opened
 
 
-def evaluate(series: Series, opened: Sequence[int], early: int = 2) -> Score:
+def run_detector_mentions(series: Series, config: DetectorConfig | None = None, seed: int = 0) -> list[float]:
+    """Like `run_detector`, but each bucket's count arrives as single mentions at random times within it, as
+    the worker sees them, so the still-open bucket is tested too. Returns the (fractional) bucket positions
+    at which incidents opened."""
+    b = series.profile.bucket_seconds
+    cfg = config or DetectorConfig(bucket_seconds=b, origin_epoch=series.start.timestamp())
+    det = SpikeDetector(cfg, clock=lambda: series.start)
+    rng = random.Random(seed)
+    key = ("synthetic", None)
+    opened = []
+    for i, count in enumerate(series.counts):
+        for offset in sorted(rng.uniform(0, b) for _ in range(count)):
+            at = series.start + timedelta(seconds=i * b + offset)
+            for alert in det.tick(at):
+                if alert.kind == "spike" and alert.status == "open":
+                    opened.append(i - 1 + offset / b)  # known at `at`: `evaluate` adds the one bucket back
+            det.observe(key, at, True, "", "")
+    return opened
+
+
+def evaluate(series: Series, opened: Sequence[float], early: int = 2) -> Score:
     """Match alerts to labelled bursts: the first alert from `early` buckets before the onset to the burst's
     end finds it; later ones in the same burst are duplicates; alerts elsewhere are false alarms."""
     score = Score(bursts=len(series.bursts))
