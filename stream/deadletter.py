@@ -1,4 +1,4 @@
-"""Build dead-letter messages: the reason, the stage, and the original bytes kept intact."""
+"""Build dead-letter messages: the reason, the stage, and the original bytes (intact up to 512 kB)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from datetime import datetime
 
 from stream.schema import DeadLetter, format_time
 
+# The dead-letter topic has Kafka's 1 MB message limit, and base64 adds a third: a bigger original is cut
+# (and the reason says so), or producing its dead letter would fail and stop the consumer that found it.
+MAX_ORIGINAL_BYTES = 512 * 1024
+
 
 def dead_letter(reason: str, stage: str, original: bytes, now: datetime, topic: str | None = None,
                 partition: int | None = None, offset: int | None = None) -> DeadLetter:
+    if len(original) > MAX_ORIGINAL_BYTES:
+        reason = f"{reason} (original truncated to its first {MAX_ORIGINAL_BYTES} of {len(original)} bytes)"
+        original = original[:MAX_ORIGINAL_BYTES]
     try:
         text, encoding = original.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -55,13 +55,17 @@ class Step:
             return dead_letter(str(exc), "worker", raw, now, topic, partition, offset)
         link = self.identities.lookup(mention.platform, mention.author_handle)
         author_key = f"{mention.platform}:{mention.author_handle.lower()}"
-        judgement = self.scorer.score(
-            mention.text,
-            followers=mention.author_followers,
-            linked=link is not None,
-            tier=link.tier if link else None,
-            repeat_complaints=self.repeats.count(author_key),
-        )
+        try:
+            judgement = self.scorer.score(
+                mention.text,
+                followers=mention.author_followers,
+                linked=link is not None,
+                tier=link.tier if link else None,
+                repeat_complaints=self.repeats.count(author_key),
+            )
+        except Exception as exc:  # a scorer bug met by one hostile text must not stop the stream
+            return dead_letter(f"scoring failed: {type(exc).__name__}: {exc}", "worker", raw, now, topic,
+                               partition, offset)
         if judgement.intent == "complaint":
             self.repeats.add(author_key)
         return ScoredMention(

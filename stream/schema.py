@@ -111,8 +111,10 @@ class Record:
     def from_json(cls, raw: bytes | str) -> Self:
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON errors, and ints over 4,300 digits
             raise SchemaError(f"not valid JSON: {exc}") from exc
+        except RecursionError as exc:  # `[[[[...` a few thousand deep: hostile, not a mention
+            raise SchemaError("not valid JSON: nested too deeply") from exc
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from stream.schema import Priority, Sentiment
 from stream.scoring.categories import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
+from stream.scoring.guard import scorable
 from stream.scoring.intent import intent_of
 from stream.scoring.lexicon import DEFAULT_LEXICON, CareLexicon, load_lexicon
 from stream.scoring.priority import PriorityInputs, prioritise
@@ -45,6 +46,7 @@ class Scorer:
         repeat_complaints: int = 0,
         waited_seconds: float = 0.0,
     ) -> Judgement:
+        text = scorable(text)  # hostile input (huge, invisible controls) is bounded before any work
         reading = self._sentiment.read(text)
         intent = intent_of(reading)
         priority = prioritise(
