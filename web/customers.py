@@ -235,9 +235,10 @@ def new_code(loyalty_id: str) -> Response:
         return redirect(url_for("customers.profile", loyalty_id=loyalty_id))
     at = now()
     code = "LC-" + secrets.token_hex(4).upper()
+    key = link_key(platform, handle)
     session.add(
         VerificationCode(
-            key=link_key(platform, handle),
+            key=key,
             loyalty_id=loyalty_id,
             code=code,
             created_by=current_user.id,
@@ -245,6 +246,9 @@ def new_code(loyalty_id: str) -> Response:
             expires_at=at + CODE_LIFETIME,
         )
     )
+    # Who asked which handle to prove itself, and for whom: the verification entry later names the code.
+    after = {"loyalty_id": loyalty_id, "code": code, "expires_at": (at + CODE_LIFETIME).isoformat()}
+    audit.record(session, at, current_user, "link.code", "link", key, None, after)
     session.commit()
     flash(f"Ask @{handle} to post or send {code} within 24 hours.", "ok")
     return redirect(url_for("customers.profile", loyalty_id=loyalty_id))

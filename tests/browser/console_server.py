@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from flask import Flask
 from kafka import KafkaProducer
+from playwright.sync_api import Browser, Locator, Page, expect
 from werkzeug.serving import make_server
 
 from infra.db import transaction
@@ -21,6 +22,14 @@ from web.accounts import create_user
 from web.context import Console
 
 PASSWORD = "correct horse battery staple"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it, no browser download
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 class LiveConsole:
@@ -85,3 +94,19 @@ def send_raw(settings: Settings, *mentions: Mention) -> None:
         producer.send(settings.topic("mentions.raw"), key=m.id.encode(), value=m.to_json())
     producer.flush()
     producer.close()
+
+
+def open_as(browser: Browser, console: LiveConsole, name: str, wait_live: bool = True) -> Page:
+    """A fresh browser context (its own cookies: another person) logged in through the real form."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{console.url}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    if wait_live:
+        expect(page.locator("#status")).to_have_text("live", timeout=10_000)
+    return page
+
+
+def queue_item(page: Page, mention_id: str) -> Locator:
+    return page.locator(f'#feed li[data-id="{mention_id}"]')

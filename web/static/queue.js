@@ -84,7 +84,7 @@
     el.className = "item " + m.sentiment.label + " state-" + st.state;
     const s = el.querySelector(".sentiment");
     s.textContent = m.sentiment.label + " " + m.sentiment.compound.toFixed(2);
-    el.querySelector(".priority").textContent = "P " + m.priority.score.toFixed(2);
+    el.querySelector(".priority").textContent = "P " + Number(m.priority.score.toFixed(1));
     el.querySelector(".priority").title = (m.priority.reasons || []).join("; ");
     el.querySelector(".brand").textContent = m.mention.brand + (m.mention.competitor ? " (competitor)" : "");
     el.querySelector(".platform").textContent = m.mention.platform;
