@@ -217,7 +217,8 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="listening-center worker", description=__doc__)
-    parser.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
+    parser.add_argument("--loglevel", default=None, choices=["crit", "error", "warn", "info", "debug"],
+                        help="faust's level (default: LC_LOG_LEVEL, at most warn)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logs.configure(settings, "worker")
@@ -225,7 +226,10 @@ def main(argv: list[str]) -> int:
     app = build_app(settings)
     app.conf.logging_config = logs.dict_config(settings, "worker")  # faust's CLI re-applies logging
     # faust's own CLI runs the worker (signal handling, graceful rebalance); we pass it the built app.
-    sys.argv = ["listening-center-worker", "worker", "--loglevel", args.loglevel, "--without-web"]
+    # At warn or above faust shows a spinner and raises the log handler to that level, which would
+    # hide our own INFO/DEBUG lines: below warn it leaves the handler alone (its loggers stay quiet).
+    loglevel = args.loglevel or {"DEBUG": "debug", "INFO": "info"}.get(settings.log_level.upper(), "warn")
+    sys.argv = ["listening-center-worker", "worker", "--loglevel", loglevel, "--without-web"]
     os.environ.setdefault("F_DATADIR", str(settings.runtime_dir / "faust"))
     app.main()
     return 0
