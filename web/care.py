@@ -16,10 +16,10 @@ from stream.schema import ScoredMention, link_key
 from web.context import console, db, now
 from web.feed import HEARTBEAT_SECONDS, sse_stream
 from web.models import Case, Correction, HandleLink, Member, MentionState, Reply, User
-from web.queue_states import QueueState, TransitionError, transition
+from web.queue_states import QueueState, TransitionError, assign, transition
 from web.replies import TEMPLATES, check_reply
 from web.replies import render_template as render_template_text
-from web.security import ROLES, STAFF, roles
+from web.security import OVERSIGHT, ROLES, STAFF, roles
 
 bp = Blueprint("care", __name__)
 
@@ -100,8 +100,24 @@ def act(mention_id: str, action: str) -> tuple[Response, int]:
     return _apply(mention_id, action, str(body.get("reason", ""))[:500])
 
 
+@bp.post("/mentions/<path:mention_id>/assign")
+@roles(*OVERSIGHT)
+def assign_to(mention_id: str) -> tuple[Response, int]:
+    """A supervisor hands the mention to one of the care staff (who then holds it like a take)."""
+    body = request.get_json(silent=True) or request.form
+    name = str(body.get("to", "")).strip()[:64]
+    user = db().scalar(sa.select(User).where(User.username == name, User.active.is_(True)))
+    if user is None or user.role not in STAFF:
+        return jsonify(error=f"{name or 'nobody'} is not an active agent"), 400
+    return _apply(mention_id, "assign", assignee_id=user.id)
+
+
 def _apply(
-    mention_id: str, action: str, reason: str = "", also: Callable[[Session], None] | None = None
+    mention_id: str,
+    action: str,
+    reason: str = "",
+    also: Callable[[Session], None] | None = None,
+    assignee_id: int | None = None,
 ) -> tuple[Response, int]:
     """One queue action under an optimistic lock; `also` adds rows to the same transaction."""
     scored, row = _load_mention(mention_id)
@@ -109,7 +125,11 @@ def _apply(
         return jsonify(error="this mention is no longer in the queue"), 404
     current = QueueState(row.state, row.assignee_id, row.reason) if row else QueueState()
     try:
-        nxt = transition(current, action, current_user.id, current_user.role, reason)
+        if action == "assign":
+            assert assignee_id is not None
+            nxt = assign(current, current_user.role, assignee_id)
+        else:
+            nxt = transition(current, action, current_user.id, current_user.role, reason)
     except TransitionError as exc:
         return jsonify(error=str(exc), conflict=exc.conflict), 409 if exc.conflict else 400
     session = db()
@@ -219,6 +239,12 @@ def mention(mention_id: str) -> str:
     cases = list(session.scalars(sa.select(Case).where(Case.author_key == key).order_by(Case.opened_at.desc())))
     assignee = session.get(User, row.assignee_id) if row and row.assignee_id else None
     rank, queued = queue_rank(mention_id, scored.priority.score, console().hub.recent())
+    staff = (
+        list(session.scalars(sa.select(User.username).where(User.active.is_(True), User.role.in_(STAFF)).order_by(
+            User.username)))
+        if current_user.role in OVERSIGHT
+        else []
+    )
     return render_template(
         "mention.html",
         scored=scored,
@@ -233,6 +259,7 @@ def mention(mention_id: str) -> str:
         categories=category_names(),
         rank=rank,
         queued=queued,
+        staff=staff,
         replies=list(session.scalars(sa.select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id))),
         templates={k: render_template_text(k, scored.mention.author_handle) for k in TEMPLATES},
     )

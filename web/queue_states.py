@@ -36,6 +36,15 @@ class QueueState:
     reason: str = ""
 
 
+def assign(current: QueueState, actor_role: str, assignee_id: int) -> QueueState:
+    """A supervisor hands a mention to an agent (new, or taken by someone else): it is taken by that agent."""
+    if actor_role not in SUPERVISING:
+        raise TransitionError("only a supervisor can assign a mention to someone")
+    if current.state not in ("new", "taken"):
+        raise TransitionError(f"cannot assign a mention that is {current.state}")
+    return QueueState("taken", assignee_id, "")
+
+
 def transition(current: QueueState, action: str, actor_id: int, actor_role: str, reason: str = "") -> QueueState:
     if action not in _RULES:
         raise TransitionError(f"unknown action {action!r}")

@@ -102,3 +102,38 @@ def test_case_page_shows_its_history_to_supervisors_only(app: Flask) -> None:
     assert re.search(r'id="history"><li><time>[^<]+</time> ana · open</li><li><time>[^<]+</time> sue · approve</li>',
                      html)
     assert "opened by ana" in html and 'id="follow-up">2025-03-04' in html
+
+
+def test_assignment_rules() -> None:
+    from web.queue_states import QueueState, TransitionError, assign
+
+    assert assign(QueueState(), "supervisor", 7) == QueueState("taken", 7, "")
+    assert assign(QueueState("taken", 3), "admin", 7).assignee_id == 7
+    with pytest.raises(TransitionError):
+        assign(QueueState(), "agent", 7)
+    with pytest.raises(TransitionError):
+        assign(QueueState("resolved", 3), "supervisor", 7)
+
+
+@pytest.mark.postgres_too  # the console's database flows run on PostgreSQL too
+def test_a_supervisor_assigns_a_mention_and_every_console_is_told(app: Flask) -> None:
+    add_user(app, "bo", "agent")
+    add_user(app, "mo", "marketing")
+    hub = state(app).hub
+    hub.publish(scored("mastodon:1"))
+    watcher = hub.subscribe()
+    ana = app.test_client()
+    ana_token = login(ana, "ana")
+    ana_headers = {"X-CSRFToken": ana_token}
+    assert ana.post("/mentions/mastodon:1/assign", json={"to": "bo"}, headers=ana_headers).status_code == 403
+    sue = app.test_client()
+    headers = {"X-CSRFToken": login(sue, "sue")}
+    assert 'id="assign-to"' in sue.get("/mentions/mastodon:1").get_data(as_text=True)
+    refused = sue.post("/mentions/mastodon:1/assign", json={"to": "mo"}, headers=headers)
+    assert refused.status_code == 400 and "not an active agent" in refused.get_json()["error"]
+    resp = sue.post("/mentions/mastodon:1/assign", json={"to": "bo"}, headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["assignee"] == "bo"
+    event = watcher.get(0.5)
+    assert event is not None and '"assignee":"bo"' in event.data
+    # Ana cannot take or answer it now; Bo holds it.
+    assert ana.post("/mentions/mastodon:1/take", json={}, headers=ana_headers).status_code == 409

@@ -17,18 +17,26 @@
     });
   }
 
+  function showState(ok, data) {
+    const result = document.getElementById("act-result");
+    if (ok) {
+      document.getElementById("state").textContent = data.state + (data.assignee ? " by " + data.assignee : "");
+      result.textContent = "";
+    } else {
+      result.textContent = data.error || "refused";
+    }
+  }
   for (const b of root.querySelectorAll("button.act")) {
     b.addEventListener("click", function () {
       const reason = document.getElementById("ignore-reason").value;
-      post("/mentions/" + encodeURIComponent(id) + "/" + b.dataset.action, { reason: reason }, function (ok, data) {
-        const result = document.getElementById("act-result");
-        if (ok) {
-          document.getElementById("state").textContent = data.state + (data.assignee ? " by " + data.assignee : "");
-          result.textContent = "";
-        } else {
-          result.textContent = data.error || "refused";
-        }
-      });
+      post("/mentions/" + encodeURIComponent(id) + "/" + b.dataset.action, { reason: reason }, showState);
+    });
+  }
+  const assignButton = document.getElementById("assign");
+  if (assignButton) {
+    assignButton.addEventListener("click", function () {
+      const to = document.getElementById("assign-to").value;
+      post("/mentions/" + encodeURIComponent(id) + "/assign", { to: to }, showState);
     });
   }
   for (const b of root.querySelectorAll("button.correct")) {
