@@ -125,6 +125,8 @@ class Settings:
     status_min_quota: int = field(default=10, metadata={"env": "LC_STATUS_MIN_QUOTA", "type": int})
     mention_retention_months: int = field(default=0, metadata={"env": "LC_MENTION_RETENTION_MONTHS", "type": int})
     case_retention_days: int = field(default=0, metadata={"env": "LC_CASE_RETENTION_DAYS", "type": int})  # 0 = keep
+    # Copies of each topic partition the product creates (its topics and faust's): 3 on a multi-broker cluster.
+    kafka_replication: int = field(default=1, metadata={"env": "LC_KAFKA_REPLICATION", "type": int})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -54,7 +54,8 @@ def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None, *,
     try:
         existing = set(admin.list_topics())
         new = [
-            NewTopic(settings.topic(s.name), partitions or s.partitions, 1, topic_configs=s.configs())
+            NewTopic(settings.topic(s.name), partitions or s.partitions, settings.kafka_replication,
+                     topic_configs=s.configs())
             for s in specs if settings.topic(s.name) not in existing
         ]
         created = []

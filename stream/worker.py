@@ -55,7 +55,7 @@ def build_app(settings: Settings) -> faust.App:
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         topic_partitions=4,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication,
         producer_acks=-1,
         web_enabled=False,
         datadir=str(datadir),
