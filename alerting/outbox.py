@@ -192,14 +192,15 @@ def ingest(session: Session, router: Router, raw: bytes | None, topic: str, part
         AlertRecord.source_offset == offset))
     if seen is not None:
         return None
-    text = (raw or b"").decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL: a binary message must still be recorded (as rejected), not stop us.
+    text = (raw or b"").decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     record = AlertRecord(received_at=now, source_topic=topic, source_partition=partition, source_offset=offset,
                          payload=text, note="")
     session.add(record)
     try:
         alert = SpikeAlert.from_json(raw or b"")
     except SchemaError as exc:
-        record.note = f"rejected: {exc}"  # kept, visible, never silently dropped
+        record.note = f"rejected: {exc}".replace("\x00", "\ufffd")  # kept, visible, never silently dropped
         session.flush()
         return record
     record.dedupe_key, record.status = alert.dedupe_key, alert.status
