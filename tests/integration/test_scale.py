@@ -16,6 +16,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from infra.settings import Settings
+from infra.status import consumer_groups
 from stream.schema import Mention, format_time
 from tests.conftest import Processes, settings_env, wait_for
 from tests.integration.test_ops_observability import free_base
@@ -84,6 +85,8 @@ def test_two_workers_split_four_partitions_and_score_each_mention_once(
 
     assignment = wait_for(both_assigned, timeout=120, interval=1, what="both workers assigned")
     assert sorted(len(p) for p in assignment.values()) == [2, 2]
+    members, _ = consumer_groups(lc)  # what `listening-center status` sees: the worker is up, twice
+    assert members["worker"] == 2
 
     producer = KafkaProducer(bootstrap_servers=lc.kafka_bootstrap, acks="all")
     start = datetime(2026, 3, 1, tzinfo=UTC)
