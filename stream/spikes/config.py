@@ -33,7 +33,7 @@ class DetectorConfig:
     # (it can only grow: no threshold change needed), and from this share of the bucket on, also against
     # the pro-rated level with a stricter threshold, since each look is one more chance of a false alarm.
     early_share: float = 0.5
-    early_extra_threshold: float = 0.5
+    early_extra_threshold: float = 1.0
     dispersion_min: float = 0.01  # a floor on var = mu + d * mu^2: no series is ever purely Poisson
     dispersion_start: float = 0.1  # assumed until the series has taught us its own noise
     dispersion_span_buckets: int = 288

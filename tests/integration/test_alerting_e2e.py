@@ -1,16 +1,15 @@
-"""End to end on the real engines: the demo incident replayed into mentions.raw -> the worker's scoring step
-and spike detector -> alerts.spikes -> the `listening-center alerter` process -> one webhook call and one
-mail -> nobody acknowledges -> escalated -> acknowledged in the console -> no further notifications,
-while the detector keeps sending updates. The `indexer` process puts the scored mentions in
-Elasticsearch, where the console's incident page finds its counts and samples.
+"""End to end on the real engines and real processes, in real time: the demo incident is produced into
+mentions.raw at its own pace -> the `listening-center worker` process scores it and runs spike detection
+-> alerts.spikes -> the `listening-center alerter` process -> one webhook call and one mail -> nobody
+acknowledges -> escalated -> acknowledged in the console -> no further notifications. The `indexer`
+process puts the scored mentions in Elasticsearch, where the console's incident page finds its counts and
+samples.
 
-Why the worker's steps run here and not in the `worker` process: its detector closes buckets on the wall
-clock (`tick(now - LATENESS)` every TICK_SECONDS), so 30 minutes of history replayed in seconds is cut by
-ticks mid-replay, and the rest of the history lands in one bucket ("late") and raises false incidents
-(seen in the first runs of this test). Here the same pure step (stream.pipeline.Step) and the same
-detector (stream.spikes, default DetectorConfig) run with the worker's observe/tick code on a clock that
-follows the replay, so the time from the incident's start to the detection is the incident time a live
-worker would take, and the alerter's part is measured on the wall clock with the real process.
+Time: the scenario is laid on the wall clock so that its surge starts at a minute boundary about a minute
+after the test starts. The 30 quiet minutes before that are history (produced at once: the worker drives
+its buckets by event time, so history replays as it would have run live); from there on each post is
+produced when its `created_at` comes. The incident time to the first notification is then simply the wall
+clock from the surge's start to the webhook call, with every component in the chain real.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,19 +25,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
 from alerting.outbox import AlertRecord, Delivery, Incident
 from infra.db import transaction
 from infra.settings import Settings
 from listeners.sources import demo
 from stream import documents, es_admin
-from stream.identity import IdentityTable
-from stream.pipeline import RepeatCounter, Step
-from stream.schema import ScoredMention, SpikeAlert, parse_time
-from stream.scoring import Scorer
-from stream.spikes import DetectorConfig, SpikeDetector
-from stream.worker import LATENESS, TICK_SECONDS
+from stream.schema import SpikeAlert, parse_time
 from tests.conftest import Processes, settings_env, wait_for
 from tests.integration.alert_servers import Mailbox, Receiver, http_receiver, smtp_server
 from web import create_app
@@ -48,9 +43,8 @@ pytestmark = pytest.mark.integration
 
 RATE = 5.0  # posts a second: the demo's default volume (LC_DEMO_RATE)
 SEED = 11
-START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a weekday afternoon, the demo's busy hours
-ONSET = START + timedelta(minutes=30)  # where the incident scenario's surge starts
-LENGTH = timedelta(minutes=40)  # 30 quiet minutes, then 10 of the surge
+QUIET = timedelta(minutes=30)  # the incident scenario's surge starts 30 minutes in
+LEAD = 120.0  # seconds at least between the test's start and the surge: the worker starts and catches up
 ESCALATE_MIN, SILENCED_MIN = 0.15, 0.5  # minutes: tier 1 (escalation), tier 2 (must never be sent)
 ROUTES = f"""
 timezone: UTC
@@ -66,61 +60,62 @@ routes:
 PASSWORD = "a long on-call password"
 
 
-class Replay:
-    """The demo incident through the worker's scoring step and spike detection, on the replay's clock."""
+class PacedReplay:
+    """The demo incident into mentions.raw on the wall clock: the past at once, the rest as it happens."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        posts = demo.generate("incident", SEED, START, duration=LENGTH, per_minute=RATE * 60)
-        self.posts = [(when, demo.to_mention(p, with_truth=True)) for when, p in posts]
-        self.step = Step(scorer=Scorer(), identities=IdentityTable(), clock=lambda: self.now,
-                         repeats=RepeatCounter())
-        self.detectors: dict[str, SpikeDetector] = {}
-        self.now = START
-        self.next_tick = START + timedelta(seconds=TICK_SECONDS)
-        self.i = 0
-        self.producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20)
+    def __init__(self, settings: Settings, onset: datetime) -> None:
+        self.settings, self.onset = settings, onset
+        start = onset - QUIET
+        posts = demo.generate("incident", SEED, start, duration=QUIET + timedelta(minutes=10),
+                              per_minute=RATE * 60)
+        mentions = [(when, demo.to_mention(p, with_truth=True)) for when, p in posts]
+        self.posts = [(when, m) for when, m in mentions if m.brand]  # what the rules would keep
+        self.history = sum(1 for when, _ in self.posts if when < onset)
+        self.sent = 0
+        self.stop = threading.Event()
+        self.producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tick(self, until: datetime) -> list[tuple[datetime, SpikeAlert]]:
-        found = []
-        while self.next_tick <= until:
-            self.now = self.next_tick
-            for det in self.detectors.values():
-                found += [(self.now, a) for a in det.tick(self.now - LATENESS)]
-            self.next_tick += timedelta(seconds=TICK_SECONDS)
-        return found
-
-    def run(self, stop_at_open: bool) -> list[tuple[datetime, SpikeAlert]]:
-        """Replay on; with `stop_at_open`, only up to the tick that opens the first incident."""
-        alerts: list[tuple[datetime, SpikeAlert]] = []
-        topic = self.settings.topic
-        while self.i < len(self.posts):
-            when, mention = self.posts[self.i]
-            alerts += self._tick(when)
-            if stop_at_open and any(a.status == "open" for _, a in alerts):
-                break
-            self.now = when
-            self.i += 1
-            self.producer.send(topic("mentions.raw"), mention.to_json(), key=mention.id.encode())
-            scored = self.step(mention.to_json(), topic("mentions.raw"), 0, self.i)
-            assert isinstance(scored, ScoredMention)
-            self.producer.send(topic("mentions.scored"), scored.to_json(), key=(mention.brand or "-").encode())
-            if mention.brand:  # what the worker's detect_spikes agent does with each scored mention
-                det = self.detectors.setdefault(mention.brand, SpikeDetector(DetectorConfig(), clock=lambda: self.now))
-                at = parse_time(mention.created_at)
-                negative = scored.sentiment.label == "negative"
-                det.observe((mention.brand, None), at, negative, mention.id, mention.text)
-                for category in scored.categories:
-                    det.observe((mention.brand, category), at, negative, mention.id, mention.text)
-        else:
-            alerts += self._tick(START + LENGTH + LATENESS)
-        for _, alert in alerts:
-            self.producer.send(topic("alerts.spikes"), alert.to_json(), key=alert.dedupe_key.encode())
+    def _run(self) -> None:
+        topic = self.settings.topic("mentions.raw")
+        for when, mention in self.posts:
+            wait = (when - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                self.producer.flush()
+                if self.stop.wait(wait):
+                    return
+            # Keyed by brand, not by id as the listeners do: a bulk of history spread over partitions reaches
+            # the worker out of order by minutes, beyond LATENESS (a known gap; see docs/alerting.md).
+            self.producer.send(topic, mention.to_json(), key=mention.brand.encode())
+            self.sent += 1
         self.producer.flush()
-        return alerts
 
     def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
         self.producer.close()
+
+
+class Counter:
+    """Counts records on a topic in the background (how far the worker has got)."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap,
+                                      auto_offset_reset="earliest", fetch_max_bytes=16 * 1024 * 1024)
+        self.count = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            for records in self.consumer.poll(timeout_ms=200).values():
+                self.count += len(records)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.consumer.close()
 
 
 @pytest.fixture
@@ -153,17 +148,13 @@ def console_client(settings: Settings):  # type: ignore[no-untyped-def]
     return client
 
 
-@pytest.fixture
-def replay(lc: Settings) -> Iterator[Replay]:
-    r = Replay(lc)
-    yield r
-    r.close()
+def next_minute(after: datetime) -> datetime:
+    return after.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(420)
 def test_demo_incident_is_delivered_once_escalated_and_silenced_from_the_console(
     lc: Settings, tmp_path: Path, processes: Processes, receivers: tuple[Receiver, str, Mailbox, int],
-    replay: Replay,
 ) -> None:
     receiver, url, mailbox, smtp_port = receivers
     routes = tmp_path / "routes.yaml"
@@ -172,11 +163,15 @@ def test_demo_incident_is_delivered_once_escalated_and_silenced_from_the_console
         lc, alert_routes=str(routes), alert_webhook_url=url, alert_webhook_secret="hook-secret",
         alert_smtp_host="127.0.0.1", alert_smtp_port=smtp_port, alert_email_from="alerts@lc.test",
         alert_email_to="oncall@lc.test", public_url="http://console.lc.test",
-    )  # every timing setting (alerter poll, retries) at its default
+    )  # every timing setting (worker, alerter poll, retries) at its default
     env = settings_env(settings)
+    onset = next_minute(datetime.now(UTC) + timedelta(seconds=LEAD))
+    replay = PacedReplay(settings, onset)
+    scored = Counter(settings, "mentions.scored")
+    processes.start("worker", "worker", env=env)
     processes.start("indexer", "indexer", env=env)
     processes.start("alerter", "alerter", env=env)
-    time.sleep(5)  # the alerter joins its consumer group, as a running one would have long ago
+    replay.thread.start()
     engine = sa.create_engine(settings.db_url)
 
     def recorded() -> list[SpikeAlert]:
@@ -184,19 +179,23 @@ def test_demo_incident_is_delivered_once_escalated_and_silenced_from_the_console
             return [SpikeAlert.from_json(p) for p in c.scalars(sa.select(AlertRecord.payload).order_by(AlertRecord.id))]
 
     try:
-        first_alerts = replay.run(stop_at_open=True)
-        produced = time.monotonic()
-        (ticked_at, opened), = [(t, a) for t, a in first_alerts if a.status == "open"]
-        wait_for(lambda: receiver.accepted and mailbox.messages, timeout=60, interval=0.05,
+        # The chain must be live before the incident starts, as a running installation would be.
+        wait_for(lambda: scored.count >= replay.history, timeout=max(5.0, (onset - datetime.now(UTC)).total_seconds()),
+                 interval=0.5, what=f"the worker to score the {replay.history} posts of history before the surge "
+                 f"(scored: {scored.count})")
+        caught_up = (onset - datetime.now(UTC)).total_seconds()
+        assert not recorded(), recorded()  # thirty calm minutes: nothing raised
+        wait_for(lambda: receiver.accepted and mailbox.messages, timeout=240, interval=0.05,
                  what="the first notification of the incident")
-        alerter_seconds = time.monotonic() - produced
         first_notice = time.monotonic()
+        notified_at = datetime.now(UTC)
         first = receiver.accepted[0].json()
         assert first["action"] == "trigger" and first["alert"]["brand"] == "skyway", recorded()
         assert first["links"]["console"] == f"http://console.lc.test/oncall/alerts/{first['incident']['id']}"
         assert receiver.bad_signatures == 0
-        wait_for(lambda: len(recorded()) == len(first_alerts), timeout=30, what="every alert in the outbox")
-        time.sleep(2)  # anything else those alerts caused would be out by now (poll: 1 s)
+        opened = SpikeAlert.from_dict(first["alert"])
+        assert opened.status == "open"
+        time.sleep(2)  # anything else that alert caused would be out by now (poll: 1 s)
         assert len(receiver.accepted) == 1 and len(mailbox.messages) == 1  # one incident, told once
         assert mailbox.envelopes[0][1] == ["oncall@lc.test"]
 
@@ -221,14 +220,13 @@ def test_demo_incident_is_delivered_once_escalated_and_silenced_from_the_console
         resp = client.post(f"/oncall/alerts/{incident_id}/acknowledge", data={"csrf_token": csrf.group(1)})
         assert resp.status_code == 302
 
-        # The surge goes on and the detector keeps updating; past the time tier 2 would have been paged,
-        # nobody else has been told.
-        later = replay.run(stop_at_open=False)
-        wait_for(lambda: len(recorded()) == len(first_alerts) + len(later), timeout=30,
-                 what="the later alerts in the outbox")
+        # The surge goes on; past the time tier 2 would have been paged, nobody else has been told, and
+        # every spike message so far is about the one incident.
         time.sleep(max(first_notice + SILENCED_MIN * 60 + 5 - time.monotonic(), 3.0))
         assert len(receiver.accepted) == 2 and len(mailbox.messages) == 2
         assert receiver.duplicates == 0
+        alerts = recorded()
+        assert {a.dedupe_key for a in alerts if a.kind == "spike"} == {opened.dedupe_key}, alerts
         with engine.connect() as c:
             row = c.execute(sa.select(Incident.status, Incident.acknowledged_by, Incident.next_tick_at)
                             .where(Incident.id == incident_id)).one()
@@ -236,20 +234,21 @@ def test_demo_incident_is_delivered_once_escalated_and_silenced_from_the_console
         assert row.status == "acknowledged" and row.acknowledged_by == "olga" and row.next_tick_at is None
         assert sorted(deliveries) == [("escalate", "delivered")] * 2 + [("trigger", "delivered")] * 2
     finally:
+        replay.close()
+        scored.close()
         engine.dispose()
 
-    detected = (ticked_at - ONSET).total_seconds()  # the live worker's tick that would have sent it
     report = {
         "demo_rate_per_second": RATE,
-        "posts": len(replay.posts),
+        "onset": onset.isoformat(),
+        "history_posts": replay.history,
+        "worker_caught_up_s_before_onset": round(caught_up, 1),
         "alert": {"dedupe_key": opened.dedupe_key, "window": [opened.window_start, opened.window_end],
-                  "observed": opened.observed, "expected": opened.expected, "severity": opened.severity,
-                  "top_terms": opened.top_terms},
-        "onset_to_bucket_end_s": (parse_time(opened.detected_at) - ONSET).total_seconds(),
-        "onset_to_worker_tick_s": detected,
-        "alert_to_first_notification_s": round(alerter_seconds, 2),
-        "incident_time_to_first_notification_s": round(detected + alerter_seconds, 1),
-        "alerts": [f"{a.status} {a.dedupe_key} {a.severity}" for _, a in first_alerts + later],
+                  "observed": opened.observed, "expected": opened.expected, "score": opened.score,
+                  "severity": opened.severity, "top_terms": opened.top_terms},
+        "onset_to_detected_at_s": round((parse_time(opened.detected_at) - onset).total_seconds(), 1),
+        "onset_to_first_notification_s": round((notified_at - onset).total_seconds(), 1),
+        "alerts": [f"{a.status} {a.dedupe_key} {a.severity}" for a in alerts],
     }
     out = Path(__file__).resolve().parents[2] / "test-artifacts" / "alerting-e2e.json"
     out.parent.mkdir(exist_ok=True)
