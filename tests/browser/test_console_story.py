@@ -169,7 +169,13 @@ def test_a_care_team_morning(browser: Browser, team: LiveConsole, lc: Settings) 
 
     # The profile: verified handle, every mention from Elasticsearch (history + today), sentiment, the case.
     alex.goto(maria)
-    reload_until(alex, "#es-status", r"^([7-9]|\d\d+) found$", timeout=30)  # history, code post, today
+    api = f"{team.url}/api/authors/{demo.MARIA.handle}/mentions?platform={demo.MARIA.platform}&size=100"
+    try:  # history, the code post, today's complaint (the last two through the indexer process)
+        reload_until(alex, "#es-status", r"^([7-9]|\d\d+) found$", timeout=60)
+    except BaseException:
+        answer = alex.request.get(api)
+        print(f"search API answered {answer.status}: {answer.text()[:2000]}")
+        raise
     posts = [*demo.history(now), demo.verification_post(now, ""), *demo.live(now)]
     days = {m.created_at[:10] for m in posts if m.author_handle == "@" + demo.MARIA.handle}
     expect(alex.locator("#sentiment-chart svg circle")).to_have_count(len(days))  # a dot a day she posted
