@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
@@ -188,3 +190,11 @@ def export_mentions() -> Response:
 def export_view(view: str) -> Response:
     header, rows = view_rows(view, analytics_request())
     return csv_response(csv_lines(header, rows), view)
+
+
+@bp.get("/openapi.json")
+@login_required
+@roles(*ROLES)
+def openapi() -> Response:
+    """This API's description (web/openapi.yaml), for clients and for the schemathesis fuzz test."""
+    return jsonify(yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8")))

@@ -54,8 +54,10 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
         raise Rejected(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
     try:
         data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON errors, and ints over 4,300 digits
         raise Rejected(HTTPStatus.BAD_REQUEST, f"body is not valid JSON: {exc}") from None
+    except RecursionError:  # `[[[[...` thousands deep: found by the fuzz test, it killed the request thread
+        raise Rejected(HTTPStatus.BAD_REQUEST, "body is not valid JSON: nested too deeply") from None
     if isinstance(data, dict) and "mentions" in data:
         data = data["mentions"]
     rows = data if isinstance(data, list) else [data]
@@ -139,7 +141,7 @@ class WebhookSource:
                     self._answer(HTTPStatus.NOT_FOUND, {"error": f"POST mentions to {PATH}"})
                     return
                 length = self.headers.get("Content-Length")
-                if length is None or not length.isdigit():
+                if length is None or not (length.isascii() and length.isdigit()):  # "²".isdigit() is True
                     self._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length is required"})
                     return
                 if int(length) > MAX_BODY:

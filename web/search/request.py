@@ -98,8 +98,8 @@ def _int(args: Args, name: str, default: int, low: int, high: int) -> int:
     raw = _one(args, name)
     if raw == "":
         return default
-    if not raw.isdigit():
-        raise RequestError(f"{name}: expected a whole number, got {raw!r}")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²".isdigit() is True, and int() refuses it
+        raise RequestError(f"{name}: expected a whole number from {low} to {high}, got {raw[:20]!r}")
     value = int(raw)
     if not low <= value <= high:
         raise RequestError(f"{name}: must be between {low} and {high}, got {value}")
