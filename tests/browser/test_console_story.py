@@ -63,6 +63,9 @@ def index_history(settings: Settings, now: datetime) -> None:
         alias = documents.write_alias(settings.index_prefix, documents.month_of(mention.created_at))
         batch.actions[mention.id] = (alias, documents.to_document(scored, now))
     es = es_admin.client(settings.es_url)
+    # The template first, as the indexer does on start: an index made before it (the indexer process may not
+    # have got there yet) would get dynamic mappings, and the search API's sort would be refused.
+    es_admin.ensure_template(es, settings.index_prefix)
     written, dead = BulkWriter(es, settings.index_prefix, threading.Event()).write(batch, now)
     assert (written, dead) == (len(batch.actions), [])
     es.indices.refresh(index=f"{settings.index_prefix}*")
