@@ -78,12 +78,16 @@ def test_two_workers_split_four_partitions_and_score_each_mention_once(
         own = dataclasses.replace(lc, runtime_dir=tmp_path / name, metrics_port=base, metrics_instance=i)
         processes.start(name, "worker", env=settings_env(own))
 
+    seen: list[dict[str, set[int]]] = []
+
     def both_assigned() -> dict[str, set[int]] | None:
         found = raw_assignment(lc)
         ok = len(found) == 2 and all(found.values()) and set().union(*found.values()) == {0, 1, 2, 3}
-        return found if ok else None
+        seen.append(found if ok else {})
+        # The same split on three polls in a row: faust may rebalance once more as its tables recover.
+        return found if ok and seen[-3:] == [found] * 3 else None
 
-    assignment = wait_for(both_assigned, timeout=120, interval=1, what="both workers assigned")
+    assignment = wait_for(both_assigned, timeout=180, interval=1, what="both workers assigned, stably")
     assert sorted(len(p) for p in assignment.values()) == [2, 2]
     members, _ = consumer_groups(lc)  # what `listening-center status` sees: the worker is up, twice
     assert members["worker"] == 2
@@ -104,7 +108,7 @@ def test_two_workers_split_four_partitions_and_score_each_mention_once(
         ids = scored_ids(lc)
         return ids if len(set(ids)) >= N else None
 
-    wait_for(all_scored, timeout=120, interval=1, what=f"{N} scored mentions")
+    wait_for(all_scored, timeout=240, interval=1, what=f"{N} scored mentions")  # slow only on a loaded machine
     time.sleep(2)  # a duplicate would come right behind the last one
     ids = scored_ids(lc)
     assert set(ids) == expected
