@@ -138,6 +138,9 @@ def test_a_care_team_morning(browser: Browser, team: LiveConsole, lc: Settings) 
     expect(why).to_contain_text("Loyalty tier platinum")
     expect(alex.locator("section.card", has_text="Customer")).to_contain_text("Maria Gonzalez")
     expect(alex.locator("section.card", has_text="Customer")).to_contain_text("verified")
+    expect(alex.locator("#earlier-status")).to_have_text("from search")  # her history, from Elasticsearch
+    expect(alex.locator("#earlier")).to_contain_text("Tasha at the DAL desk was wonderful")
+    alex.screenshot(path=str(ARTIFACTS / "mention.png"), full_page=True)
 
     # A case from the mention: apology from the template, a voucher above the agent's limit, a follow-up.
     alex.get_by_role("link", name="Open a case").click()

@@ -49,6 +49,34 @@
     });
   }
 
+  // The author's earlier mentions from search (every one indexed, not just those handled here).
+  const earlier = document.getElementById("earlier");
+  if (earlier) {
+    const url = "/api/authors/" + encodeURIComponent(earlier.dataset.handle) + "/mentions?platform=" +
+      encodeURIComponent(earlier.dataset.platform) + "&size=20";
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (page) {
+        if (!page) return;
+        const others = (page.results || []).filter(function (m) { return m.id !== id; });
+        if (others.length === 0) return;
+        earlier.replaceChildren();
+        for (const m of others) {
+          const li = document.createElement("li");
+          const s = document.createElement("span");
+          s.className = "sentiment " + (m.sentiment || "");
+          s.textContent = m.sentiment || "";
+          const when = document.createElement("time");
+          when.className = "muted";
+          when.textContent = " " + String(m.created_at || "").slice(0, 10) + " ";
+          li.append(s, when, document.createTextNode(m.text || ""));
+          earlier.append(li);
+        }
+        document.getElementById("earlier-status").textContent = "from search";
+      })
+      .catch(function () { /* keep the ones handled here */ });
+  }
+
   const replyText = document.getElementById("reply-text");
   const count = document.getElementById("reply-count");
   function recount() { count.textContent = replyText.value.length + " / 500"; }
