@@ -4,9 +4,9 @@
 The scenario is placed so that its surge starts a few seconds from now: its quiet first half hour lies in the
 past and is sent at once (history the detector learns its level from), and every later post is sent when the
 wall clock reaches its `created_at`, as a live source would deliver it. So the time from the surge's first
-second to the webhook call is what on-call would wait in production, made of the detector's own floor (its
-bucket must end and the lateness allowance pass) plus the pipeline and the alerter. Probes that warm the
-worker carry no brand, so the detector sees only the scenario.
+second to the webhook call is what on-call would wait in production: the detector's own decision (the
+alert's `detected_at`, on the scenario's clock, is the reference) plus what the pipeline and alerter add.
+Probes that warm the worker carry no brand, so the detector sees only the scenario.
 """
 
 from __future__ import annotations
@@ -74,13 +74,14 @@ def first_open_spike(alerts: Sequence[tuple[float, SpikeAlert]]) -> tuple[float,
     return min(opened, key=lambda x: x[0]) if opened else None
 
 
-def figures(onset: datetime, clock: Clock, alert: SpikeAlert, alert_seen: float, delivered: float | None,
-            lateness: timedelta) -> dict[str, float | None]:
-    """Seconds from the surge's start: to the detector's floor (its bucket ended and the lateness passed,
-    in event time), to the alert on alerts.spikes, and to the webhook call (both measured)."""
+def figures(onset: datetime, clock: Clock, alert: SpikeAlert, alert_seen: float, delivered: float | None
+            ) -> dict[str, float | None]:
+    """Seconds from the surge's start: to the alert's `detected_at` (the event time at which the detector
+    decided, on the scenario's own clock), to the alert on alerts.spikes, and to the webhook call (both
+    measured on the bench's clock). The gaps between them are what the pipeline and the alerter add."""
     start = clock.perf_of(onset)
     return {
-        "floor": (parse_time(alert.detected_at) + lateness - onset).total_seconds(),
+        "decided": (parse_time(alert.detected_at) - onset).total_seconds(),
         "on_topic": alert_seen - start,
         "delivered": None if delivered is None else delivered - start,
     }
@@ -117,8 +118,6 @@ def _replay(prod: Any, topic: str, posts: Sequence[Mention], clock: Clock, done:
 
 def incident(base: Settings, plan: Plan, sampler: PeakSampler, max_wait: timedelta = timedelta(minutes=6)
              ) -> list[Comparison]:
-    from stream.worker import LATENESS
-
     receiver = WebhookReceiver()
     with receiver.serve() as url, sandbox(base, "inc") as sandboxed:
         routes = sandboxed.runtime_dir / "routes.yaml"
@@ -155,8 +154,8 @@ def incident(base: Settings, plan: Plan, sampler: PeakSampler, max_wait: timedel
             alerts.stop()
             scored.stop()
             prod.close()
-    fig = figures(onset, clock, opened[1], opened[0], got[0], LATENESS)
-    floor = Summary.once("detector floor: bucket end + lateness", fig["floor"] or 0.0,
+    fig = figures(onset, clock, opened[1], opened[0], got[0])
+    floor = Summary.once("the alert's detected_at (event time)", fig["decided"] or 0.0,
                          note=f"{opened[1].brand}/{opened[1].category or '-'}, observed {opened[1].observed} "
                               f"vs {opened[1].expected:.1f}")
     return [

@@ -21,6 +21,7 @@ from infra.bench.memory import PeakSampler
 from infra.bench.progress import bar
 from infra.bench.sandbox import sandbox
 from infra.bench.stats import Comparison, Summary
+from infra.bench.table import fmt_rate
 from infra.settings import Settings
 from stream.schema import Mention, parse_time
 
@@ -38,6 +39,12 @@ class Plan:
     @property
     def fixed_count(self) -> int:
         return max(1, int(self.rate * self.seconds))
+
+    @property
+    def drain_timeout(self) -> float:
+        """How long the last of a fixed-rate pass may take to come out: a stage slower than the offered rate
+        (a busy machine) drains its backlog afterwards, and that is a figure, not a failure, down to 50/s."""
+        return 60 + self.seconds + self.fixed_count / 50
 
 
 class StageError(RuntimeError):
@@ -77,7 +84,7 @@ def fixed_and_burst(bootstrap: str, topic: str, arrivals: kafka_io.Arrivals, pla
         with bar(len(fixed), f"{label} at {plan.rate:,.0f}/s", enabled=plan.progress) as b:
             kafka_io.send_paced(prod, topic, fixed, plan.rate, sent, b.update)
         ids = [mid for mid, _ in fixed]
-        _wait_all(arrivals, ids, 60 + plan.seconds, f"{label}: last of the fixed-rate pass", plan, check)
+        _wait_all(arrivals, ids, plan.drain_timeout, f"{label}: last of the fixed-rate pass", plan, check)
         lat = kafka_io.latencies(sent, arrivals.seen, ids)
         fixed_summary = Summary.of(f"{label} at {plan.rate:,.0f}/s", len(ids), kafka_io.span(sent, arrivals.seen, ids),
                                    lat, note="produce to arrival")
@@ -299,12 +306,12 @@ def stream_and_e2e(base: Settings, plan: Plan, sampler: PeakSampler, *, stream: 
             label = "worker raw -> scored"
             with bar(len(fixed), f"pipeline at {plan.rate:,.0f}/s", enabled=plan.progress) as b:
                 kafka_io.send_paced(prod, settings.topic("mentions.raw"), fixed, plan.rate, sent, b.update)
-            _wait_all(arrivals, ids, 60 + plan.seconds, "worker: last of the fixed-rate pass", plan, check)
+            _wait_all(arrivals, ids, plan.drain_timeout, "worker: last of the fixed-rate pass", plan, check)
             stage_fixed = Summary.of(f"{label} at {plan.rate:,.0f}/s", len(ids),
                                      kafka_io.span(sent, arrivals.seen, ids),
                                      kafka_io.latencies(sent, arrivals.seen, ids), note="produce to scored")
             if searchable is not None:
-                deadline = time.monotonic() + 60 + plan.seconds
+                deadline = time.monotonic() + plan.drain_timeout
                 with bar(len(ids), "searchable", enabled=plan.progress) as b:
                     done = 0
                     while len(searchable.seen) < len(ids) and time.monotonic() < deadline:
@@ -322,7 +329,7 @@ def stream_and_e2e(base: Settings, plan: Plan, sampler: PeakSampler, *, stream: 
                                          note="worker + indexer + refresh")
                 results.append(Comparison("end to end", e2e_summary, ref_fixed))
             if console is not None:
-                shown = console.wait(ids, 60 + plan.seconds, plan, check)
+                shown = console.wait(ids, plan.drain_timeout, plan, check)
                 results.append(Comparison("live feed", Summary.of(
                     f"raw -> console SSE at {plan.rate:,.0f}/s", len(ids), kafka_io.span(sent, shown, ids),
                     kafka_io.latencies(sent, shown, ids), note="worker + console feed"), ref_fixed))
@@ -347,8 +354,16 @@ def stream_and_e2e(base: Settings, plan: Plan, sampler: PeakSampler, *, stream: 
                     _wait_members(settings, 2, plan.startup_timeout, alive_check(comps, "worker", "worker2"))
                     two = _burst(comps, settings, prod, arrivals, plan, "burst2", ["worker", "worker2"],
                                  "2 workers raw -> scored")
-                    results.append(Comparison("scale-out", two, Summary(f"1 worker, {one.name}", one.count,
-                                                                        one.rate, note="same run")))
+                    # One worker again after the two: the machine's load drifts, so the faster of the
+                    # single-worker bursts either side is the reference (what a second worker must beat).
+                    comps.stop("worker2")
+                    _wait_members(settings, 1, plan.startup_timeout, alive_check(comps, "worker"))
+                    wait_ready(comps, settings, arrivals, prod, plan, tag="one")
+                    again = _burst(comps, settings, prod, arrivals, plan, "burst3", ["worker"], label)
+                    best = max(one, again, key=lambda x: x.rate or 0.0)
+                    results.append(Comparison("scale-out", two, Summary(
+                        "1 worker, saturated", best.count, best.rate,
+                        note=f"best of before/after: {fmt_rate(one.rate)} and {fmt_rate(again.rate)}/s")))
         finally:
             comps.stop_all()
             arrivals.stop()

@@ -27,13 +27,13 @@ def test_clock_maps_event_time_onto_the_bench_counter() -> None:
 
 def test_figures_are_seconds_from_the_surge_start() -> None:
     clock = Clock(ONSET - timedelta(seconds=30), 500.0)  # the surge starts 30 s after the anchor: at 530.0
-    fig = figures(ONSET, clock, alert(), alert_seen=672.0, delivered=673.5, lateness=timedelta(seconds=20))
-    assert fig == {"floor": pytest.approx(140.0), "on_topic": pytest.approx(142.0),
-                   "delivered": pytest.approx(143.5)}
+    fig = figures(ONSET, clock, alert(), alert_seen=652.0, delivered=653.5)
+    assert fig == {"decided": pytest.approx(120.0), "on_topic": pytest.approx(122.0),
+                   "delivered": pytest.approx(123.5)}
 
 
 def test_no_delivery_is_no_figure_rather_than_zero() -> None:
-    fig = figures(ONSET, Clock(ONSET, 0.0), alert(), alert_seen=150.0, delivered=None, lateness=timedelta(0))
+    fig = figures(ONSET, Clock(ONSET, 0.0), alert(), alert_seen=150.0, delivered=None)
     assert fig["delivered"] is None
 
 

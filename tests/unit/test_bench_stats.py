@@ -77,7 +77,8 @@ def test_scored_id_reads_the_mention_inside() -> None:
 
 def test_timings_have_percentiles_and_no_rate() -> None:
     s = Summary.timings("dashboard", [0.1, 0.3, 0.2, 0.4, 0.5])
-    assert (s.count, s.rate, s.p50) == (5, None, pytest.approx(0.3))
+    assert (s.count, s.rate) == (5, None)
+    assert s.p50 == pytest.approx(0.3)
     assert s.p95 == pytest.approx(0.48)
     with pytest.raises(ValueError, match="no timings"):
         Summary.timings("nothing", [])
