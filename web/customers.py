@@ -101,6 +101,11 @@ def import_csv() -> Response:
 @bp.get("/<loyalty_id>")
 @roles(*STAFF)
 def profile(loyalty_id: str) -> str:
+    return _profile_page(loyalty_id)
+
+
+def _profile_page(loyalty_id: str, typed: dict[str, str] | None = None, errors: list[str] | None = None) -> str:
+    """`typed`/`errors`: a refused link or code form, shown again with what the agent typed."""
     session = db()
     member = session.get(Member, loyalty_id)
     if member is None:
@@ -145,6 +150,8 @@ def profile(loyalty_id: str) -> str:
         codes=codes,
         platforms=PLATFORMS,
         sentiment=sentiment,
+        typed=typed or {},
+        errors=errors or [],
     )
 
 
@@ -163,13 +170,16 @@ def link(loyalty_id: str) -> Response:
     if existing is not None:
         problems.append(f"@{handle} on {platform} is already linked to {existing.loyalty_id}: unlink it first")
     if problems:
-        for p in problems:
-            flash(p, "error")
-        return redirect(url_for("customers.profile", loyalty_id=loyalty_id))
+        return _refused(loyalty_id, problems)
     _create_link(member, platform, handle, verified=False)
     session.commit()
     flash(f"Linked @{handle} on {platform} (not verified yet).", "ok")
     return redirect(url_for("customers.profile", loyalty_id=loyalty_id))
+
+
+def _refused(loyalty_id: str, problems: list[str]) -> Response:
+    typed = {"platform": request.form.get("platform", ""), "handle": request.form.get("handle", "")}
+    return Response(_profile_page(loyalty_id, typed, problems), status=400)
 
 
 def _create_link(member: Member, platform: str, handle: str, verified: bool) -> HandleLink:
@@ -230,9 +240,7 @@ def new_code(loyalty_id: str) -> Response:
     handle = clean_handle(request.form.get("handle", ""))
     problems = check_handle(platform, handle)
     if problems:
-        for p in problems:
-            flash(p, "error")
-        return redirect(url_for("customers.profile", loyalty_id=loyalty_id))
+        return _refused(loyalty_id, problems)
     at = now()
     code = "LC-" + secrets.token_hex(4).upper()
     key = link_key(platform, handle)
