@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install system-deps lint unit down bench clean
+.PHONY: run test install system-deps lint unit down bench faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: install
 
 unit: install
 	$(BIN)/pytest tests/unit -q
+
+# Kill and restart Kafka, Elasticsearch and the components during a 20k-mention replay on a second engine pair
+# (ports 19092/19200); prints the report (docs/reliability.md). LC_FAULTS_MENTIONS / _ES_PAUSE change the run.
+faults: install
+	$(BIN)/python -m tests.faults
 
 bench: install
 	$(BIN)/listening-center bench
