@@ -78,7 +78,12 @@ def serve(settings: Settings, component: str) -> int | None:
     port = port_for(settings, component)
     if port is None:
         return None
-    start_http_server(port, addr=settings.metrics_host)
+    try:
+        start_http_server(port, addr=settings.metrics_host)
+    except OSError as exc:
+        # Metrics are for watching the pipeline; a taken port must not stop the pipeline itself.
+        log.error("no metrics endpoint: cannot listen on %s:%d: %s", settings.metrics_host, port, exc)
+        return None
     log.info("metrics on http://%s:%d/metrics", settings.metrics_host, port)
     return port
 

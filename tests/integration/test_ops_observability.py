@@ -19,12 +19,12 @@ from tests.conftest import Processes, settings_env, wait_for
 pytestmark = pytest.mark.integration
 
 
-def free_base() -> int:
-    """A base port whose worker (+0) and indexer (+10) ports are both free."""
+def free_base(offsets: tuple[int, ...] = (0, 10)) -> int:
+    """A base port whose ports at these offsets (worker +0, indexer +10 by default) are all free."""
     for _ in range(50):
         base = random.randrange(20_000, 60_000)
         try:
-            for port in (base, base + 10):
+            for port in (base + o for o in offsets):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", port))
         except OSError:

@@ -72,7 +72,7 @@ def scored_by(port: int) -> float:
 
 def test_two_workers_split_four_partitions_and_score_each_mention_once(
         lc: Settings, tmp_path: Path, processes: Processes) -> None:
-    base = free_base()
+    base = free_base((0, 1))
     ports = [base, base + 1]  # worker@0 and worker@1, as the systemd template numbers them
     for i, name in enumerate(("worker-a", "worker-b")):
         own = dataclasses.replace(lc, runtime_dir=tmp_path / name, metrics_port=base, metrics_instance=i)

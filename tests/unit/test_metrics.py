@@ -45,3 +45,15 @@ def test_ports_per_component_and_instance() -> None:
     on = dataclasses.replace(base, metrics_port=9400)
     assert [port_for(on, c) for c in ("worker", "indexer", "alerter", "listener")] == [9400, 9410, 9420, 9430]
     assert port_for(dataclasses.replace(on, metrics_instance=2), "worker") == 9402
+
+
+def test_a_taken_port_leaves_the_process_running_without_metrics() -> None:
+    import socket
+
+    from infra.metrics import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve(dataclasses.replace(Settings(), metrics_port=port), "worker") is None
