@@ -64,6 +64,7 @@ class Settings:
     indexer_batch_seconds: float = field(default=0.5, metadata={"env": "LC_INDEXER_BATCH_SECONDS", "type": float})
     log_level: str = field(default="INFO", metadata={"env": "LC_LOG_LEVEL"})
     secure_cookies: bool = field(default=False, metadata={"env": "LC_SECURE_COOKIES", "type": bool})
+    loyalty_id_pattern: str = field(default=r"[A-Z0-9]{6,12}", metadata={"env": "LC_LOYALTY_ID_PATTERN"})  # full match
     # Alerting (alerting/): a channel whose required settings are empty is off, and the alerter says so.
     alert_routes: str = field(default="", metadata={"env": "LC_ALERT_ROUTES"})  # "" = alerting/routes.yaml
     alert_webhook_url: str = field(default="", metadata={"env": "LC_ALERT_WEBHOOK_URL"})

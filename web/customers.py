@@ -15,7 +15,6 @@ from stream.schema import IdentityLink, ScoredMention, format_time, link_key
 from web import audit
 from web.context import console, db, now
 from web.directory import (
-    DEFAULT_ID_PATTERN,
     PLATFORMS,
     TIERS,
     MemberImportError,
@@ -33,7 +32,7 @@ CODE_LIFETIME = timedelta(hours=24)
 
 
 def _pattern() -> str:
-    pattern: str = current_app.config.get("LOYALTY_ID_PATTERN", DEFAULT_ID_PATTERN)
+    pattern: str = current_app.config.get("LOYALTY_ID_PATTERN") or console().settings.loyalty_id_pattern
     return pattern
 
 

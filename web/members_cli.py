@@ -14,7 +14,7 @@ from pathlib import Path
 from infra.db import make_engine, migrate, session_factory, transaction
 from infra.settings import Settings
 from web import audit
-from web.directory import DEFAULT_ID_PATTERN, MemberImportError, MemberRow, parse_members
+from web.directory import MemberImportError, MemberRow, parse_members
 from web.models import Member
 
 
@@ -40,7 +40,9 @@ def main(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import members from a CSV file (loyalty_id,name,tier[,email])")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--id-pattern", default=DEFAULT_ID_PATTERN, help="regular expression a loyalty ID must match")
+    settings = Settings.from_env()
+    imp.add_argument("--id-pattern", default=settings.loyalty_id_pattern,
+                     help="regular expression a loyalty ID must match (default: LC_LOYALTY_ID_PATTERN)")
     args = parser.parse_args(argv)
     try:
         text = args.file.read_text(encoding="utf-8-sig")
@@ -54,7 +56,7 @@ def main(argv: list[str]) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         print("nothing was imported", file=sys.stderr)
         return 1
-    url = Settings.from_env().db_url
+    url = settings.db_url
     migrate(url)
     created, updated = upsert(rows, url, datetime.now(UTC))
     print(f"imported {len(rows)} members ({created} new, {updated} updated)")

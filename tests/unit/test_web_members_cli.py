@@ -44,3 +44,15 @@ def test_a_bad_file_imports_nothing_and_says_where(
     err = capsys.readouterr().err
     assert "line 3:" in err and "nothing was imported" in err
     assert main(["import", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_the_id_format_comes_from_the_environment(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LC_LOYALTY_ID_PATTERN", r"RR\d{8}")
+    csv = tmp_path / "m.csv"
+    csv.write_text("loyalty_id,name,tier\nRR48201937,Maria,platinum\nAB123456,Ana,gold\n")
+    assert main(["import", str(csv)]) == 1
+    assert "line 3: loyalty ID 'AB123456' does not match the format RR\\d{8}" in capsys.readouterr().err
+    csv.write_text("loyalty_id,name,tier\nRR48201937,Maria,platinum\n")
+    assert main(["import", str(csv)]) == 0
