@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kafka.errors import CommitFailedError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.channels import build_channels
@@ -66,7 +67,10 @@ class Alerter:
                 continue
             for records in batches.values():
                 self.record(records)
-            consumer.commit()  # only now: the outbox holds everything these offsets stand for
+            try:
+                consumer.commit()  # only now: the outbox holds everything these offsets stand for
+            except CommitFailedError as exc:  # the broker restarted or the group rebalanced: not fatal
+                log.warning("offset commit refused (%s); the batch is read again (the outbox knows it)", exc)
 
     def tick(self) -> dict[str, int]:
         with transaction(self.factory) as session:

@@ -140,6 +140,7 @@ class BulkWriter:
 def run(settings: Settings, stop: threading.Event, *, group: str | None = None,
         on_batch: Callable[[int], None] | None = None) -> None:
     from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+    from kafka.errors import CommitFailedError
 
     es = es_admin.client(settings.es_url)
     es_admin.ensure_template(es, settings.index_prefix)
@@ -178,7 +179,11 @@ def run(settings: Settings, stop: threading.Event, *, group: str | None = None,
             offsets = {}
             for tp, rs in polled.items():
                 offsets[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(rs[-1].offset + 1, "", -1)
-            consumer.commit(offsets)
+            try:
+                consumer.commit(offsets)
+            except CommitFailedError as exc:  # the broker restarted or the group rebalanced: not fatal
+                log.warning("offset commit refused (%s); the batch is read and written again (same _id)", exc)
+                continue
             metrics.CONSUMER_LAG.labels("indexer").set(
                 sum(max(0, (consumer.highwater(tp) or 0) - consumer.position(tp)) for tp in consumer.assignment()))
             if on_batch:
