@@ -37,6 +37,9 @@ def ensure_month(es: Elasticsearch, prefix: str, month: str) -> str:
     if es.indices.exists_alias(name=alias):
         return alias
     index = documents.monthly_index(prefix, month)
+    # The template first, every time a month is made: an index created before it (by a writer that
+    # started earlier) would get dynamic mappings, and sorts and aggregations on it would be refused.
+    ensure_template(es, prefix)
     try:
         es.indices.create(index=index, aliases={
             alias: {"is_write_index": True},
