@@ -60,6 +60,9 @@ class Settings:
     demo_rate: float = field(default=5.0, metadata={"env": "LC_DEMO_RATE", "type": float})
     demo_seed: int = field(default=42, metadata={"env": "LC_DEMO_SEED", "type": int})
     worker_web_port: int = field(default=6066, metadata={"env": "LC_WORKER_WEB_PORT", "type": int})
+    # Kafka static membership for the stream worker: a stable id per worker process (unique in the group) lets
+    # a restarted worker take its partitions back at once instead of after the old session's 60 s timeout.
+    worker_instance_id: str = field(default="", metadata={"env": "LC_WORKER_INSTANCE_ID"})
     indexer_batch_size: int = field(default=2000, metadata={"env": "LC_INDEXER_BATCH", "type": int})
     indexer_batch_seconds: float = field(default=0.5, metadata={"env": "LC_INDEXER_BATCH_SECONDS", "type": float})
     log_level: str = field(default="INFO", metadata={"env": "LC_LOG_LEVEL"})

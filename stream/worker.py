@@ -65,6 +65,7 @@ def build_app(settings: Settings) -> faust.App:
         broker_commit_every=500,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=settings.worker_instance_id or None,  # static membership when set
     )
     raw_topic = app.topic(settings.topic("mentions.raw"), value_serializer="raw", key_serializer="raw")
     scored_topic = app.topic(settings.topic("mentions.scored"), value_serializer="raw", key_serializer="raw")

@@ -54,13 +54,16 @@ class FaultConfig:
     seed: int = 7
     gap: float = 20.0  # seconds of normal flow between faults
     settle: float = 10.0  # a catch-up counts the mentions sent up to this long after the restart
+    static: bool = True  # the worker joins with a group.instance.id (LC_WORKER_INSTANCE_ID)
 
     @classmethod
     def from_env(cls, **defaults: Any) -> FaultConfig:
-        env = {"mentions": ("LC_FAULTS_MENTIONS", int), "es_pause": ("LC_FAULTS_ES_PAUSE", float),
+        env: dict[str, tuple[str, Callable[[str], Any]]] = {
+               "mentions": ("LC_FAULTS_MENTIONS", int), "es_pause": ("LC_FAULTS_ES_PAUSE", float),
                "replay_seconds": ("LC_FAULTS_REPLAY_SECONDS", float),
                "catch_up_timeout": ("LC_FAULTS_CATCH_UP_TIMEOUT", float), "seed": ("LC_FAULTS_SEED", int),
-               "gap": ("LC_FAULTS_GAP", float), "settle": ("LC_FAULTS_SETTLE", float)}
+               "gap": ("LC_FAULTS_GAP", float), "settle": ("LC_FAULTS_SETTLE", float),
+               "static": ("LC_FAULTS_STATIC", lambda v: v.strip().lower() in {"1", "true", "yes"})}
         values = dict(defaults)
         for name, (var, kind) in env.items():
             if os.environ.get(var):
@@ -220,6 +223,7 @@ class Supervisor:
     def __init__(self, env: dict[str, str], logdir: Path) -> None:
         self.env, self.logdir = env, logdir
         self.args: dict[str, list[str]] = {}
+        self.envs: dict[str, dict[str, str]] = {}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.done: set[str] = set()  # finished with exit code 0 and not to be restarted (the replay)
         self.restarts: collections.Counter[str] = collections.Counter()
@@ -228,9 +232,10 @@ class Supervisor:
         self.thread = threading.Thread(target=self._watch, daemon=True, name="supervisor")
         logdir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, *args: str) -> None:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         with self.lock:
             self.args[name] = list(args)
+            self.envs[name] = {**self.env, **(env or {})}
             self._spawn(name)
         if not self.thread.is_alive():
             self.thread.start()
@@ -238,7 +243,7 @@ class Supervisor:
     def _spawn(self, name: str) -> None:
         out = (self.logdir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen([CLI, *self.args[name]], stdout=out, stderr=subprocess.STDOUT,
-                                            env=self.env, start_new_session=True)
+                                            env=self.envs[name], start_new_session=True)
         out.close()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
@@ -414,9 +419,12 @@ class Scenario:
             sup = Supervisor(settings_env(settings), self.workdir / "logs")
             self.sup, self.index = sup, Index(settings)
             try:
-                for name in ("worker", "indexer", "alerter"):
-                    sup.start(name, *{"worker": ["worker", "--loglevel", "info"], "indexer": ["indexer"],
-                                      "alerter": ["alerter"]}[name])
+                # A stable group.instance.id (static membership): a restarted worker takes its partitions
+                # back at once instead of waiting out the killed member's 60 s session.
+                sup.start("worker", "worker", "--loglevel", "info",
+                          env={"LC_WORKER_INSTANCE_ID": "faults-worker-1"} if self.config.static else None)
+                sup.start("indexer", "indexer")
+                sup.start("alerter", "alerter")
                 listen = ["listen", "replay", "--file", str(replay), "--speed", f"{speed:.3f}", "--no-rules",
                           "--name", "faults-replay"]
                 sup.start("listener", *listen)
