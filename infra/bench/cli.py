@@ -1,7 +1,9 @@
 """The bench command: parse options, run the chosen stages, print the summary table (or JSON).
 
-Stages: scoring and rules run in this process; stream, elasticsearch and e2e start the product's own
-processes against the real engines in sandboxes (fresh topic and index prefixes, dropped afterwards).
+Stages: scoring, contracts and rules run in this process; stream, scaleout (one worker against two), feed
+(the console's SSE stream), elasticsearch, e2e and incident (surge start to webhook delivery) start the
+product's own processes against the real engines in sandboxes (fresh topic and index prefixes, dropped
+afterwards); dashboard loads a million generated mentions into its own prefix and times the marketing page.
 Memory is the peak RSS of every process involved, sampled from /proc throughout the run.
 """
 

@@ -1,5 +1,6 @@
-"""Stages that run through the real engines: Kafka (reference loop and the stream worker), Elasticsearch
-(plain bulk and the indexer) and end to end (raw mention to searchable).
+"""Stages that run through the real engines: Kafka (reference loop and the stream worker, one and two of
+them), Elasticsearch (plain bulk and the indexer), end to end (raw mention to searchable) and the console's
+live feed (raw mention to its SSE stream).
 
 Each phase has its own sandbox (topics and indices) and starts the product's own processes, so what is
 measured is what runs in production; the references use the same engines with nothing of ours in between.
