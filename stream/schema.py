@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
@@ -38,46 +38,106 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _check(name: str, value: Any, hint: Any) -> Any:
+Checker = typing.Callable[[str, Any], Any]
+
+
+def _checker(hint: Any) -> Checker:
+    """A validator for one type hint, built once per class field (hint inspection is slow; messages are many)."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _check(name, value, arg)
-            except SchemaError:
-                continue
-        raise SchemaError(f"field {name!r}: expected {hint}, got {type(value).__name__}")
+        nullable = type(None) in args
+        options = [_checker(arg) for arg in args if arg is not type(None)]
+
+        def check_union(name: str, value: Any) -> Any:
+            if value is None and nullable:
+                return None
+            for option in options:
+                try:
+                    return option(name, value)
+                except SchemaError:
+                    continue
+            raise SchemaError(f"field {name!r}: expected {hint}, got {type(value).__name__}")
+
+        return check_union
     if origin is list:
-        if not isinstance(value, list):
-            raise SchemaError(f"field {name!r}: expected a list, got {type(value).__name__}")
-        (item,) = typing.get_args(hint)
-        return [_check(f"{name}[{i}]", v, item) for i, v in enumerate(value)]
+        (item_hint,) = typing.get_args(hint)
+        item = _checker(item_hint)
+
+        def check_list(name: str, value: Any) -> Any:
+            if not isinstance(value, list):
+                raise SchemaError(f"field {name!r}: expected a list, got {type(value).__name__}")
+            return [item(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+        return check_list
     if origin is dict:
-        if not isinstance(value, dict):
-            raise SchemaError(f"field {name!r}: expected an object, got {type(value).__name__}")
-        return dict(value)
+
+        def check_dict(name: str, value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise SchemaError(f"field {name!r}: expected an object, got {type(value).__name__}")
+            return dict(value)
+
+        return check_dict
     if isinstance(hint, type) and issubclass(hint, Record):
-        if not isinstance(value, dict):
-            raise SchemaError(f"field {name!r}: expected an object, got {type(value).__name__}")
-        return hint.from_dict(value)
+        record = hint
+
+        def check_record(name: str, value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise SchemaError(f"field {name!r}: expected an object, got {type(value).__name__}")
+            return record.from_dict(value)
+
+        return check_record
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SchemaError(f"field {name!r}: expected a number, got {type(value).__name__}")
-        return float(value)
+
+        def check_float(name: str, value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SchemaError(f"field {name!r}: expected a number, got {type(value).__name__}")
+            return float(value)
+
+        return check_float
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SchemaError(f"field {name!r}: expected an integer, got {type(value).__name__}")
-        return value
+
+        def check_int(name: str, value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SchemaError(f"field {name!r}: expected an integer, got {type(value).__name__}")
+            return value
+
+        return check_int
     if hint in (str, bool):
-        if not isinstance(value, hint):
-            raise SchemaError(f"field {name!r}: expected {hint.__name__}, got {type(value).__name__}")
-        return value
+        kind: type = hint
+
+        def check_exact(name: str, value: Any) -> Any:
+            if not isinstance(value, kind):
+                raise SchemaError(f"field {name!r}: expected {kind.__name__}, got {type(value).__name__}")
+            return value
+
+        return check_exact
+    return lambda name, value: value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+# Per class: (field name, checker, required), computed on first use.
+_PLANS: dict[type, list[tuple[str, Checker, bool]]] = {}
+
+
+def _plan(cls: type) -> list[tuple[str, Checker, bool]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = [
+            (f.name, _checker(hints[f.name]), f.default is MISSING and f.default_factory is MISSING)
+            for f in fields(cls)
+        ]
+    return plan
 
 
 @dataclass
@@ -90,13 +150,12 @@ class Record:
     def from_dict(cls, data: Any) -> Self:
         if not isinstance(data, dict):
             raise SchemaError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
-        hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in data:
-                values[f.name] = _check(f.name, data[f.name], hints[f.name])
-            elif f.default is MISSING and f.default_factory is MISSING:
-                raise SchemaError(f"{cls.__name__}: missing required field {f.name!r}")
+        for name, check, required in _plan(cls):
+            if name in data:
+                values[name] = check(name, data[name])
+            elif required:
+                raise SchemaError(f"{cls.__name__}: missing required field {name!r}")
         for name in cls.TIME_FIELDS:
             if values.get(name) is not None:
                 parse_time(values[name])
@@ -118,7 +177,9 @@ class Record:
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # dataclasses.asdict deep-copies every leaf and cost more than scoring a mention; the messages hold
+        # only JSON values, records and lists of them, so a walk over the fields is enough.
+        return {name: _plain(getattr(self, name)) for name, _, _ in _plan(type(self))}
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
