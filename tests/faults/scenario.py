@@ -198,6 +198,12 @@ class EnginePair:
 def engine_pair() -> Iterator[EnginePair]:
     # Elasticsearch runs as its own system user: the runtime folder must be reachable by it, so it lives
     # directly under /tmp (pytest's tmp_path is inside a 0700 folder), world-traversable.
+    from infra.engines.local import es_health, kafka_ready
+
+    # `engines start` would reuse engines that already answer there, and then could neither kill nor stop them.
+    if kafka_ready(FAULT_KAFKA) or es_health(FAULT_ES) is not None:
+        raise RuntimeError(f"something already answers at {FAULT_KAFKA} or {FAULT_ES}: another fault run (or a "
+                           "leftover pair: LC_RUNTIME_DIR=/tmp/lc-faults-... listening-center engines stop)")
     runtime = Path(tempfile.mkdtemp(prefix="lc-faults-", dir="/tmp"))
     runtime.chmod(0o755)
     pair = EnginePair(runtime)
