@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import time
 
-from infra.engines.local import EngineError, Paths, running_pid, spawn, start, stop, stop_all
+from infra.engines.local import EngineError, Paths, pid_file, running_pid, spawn, start, stop, stop_all
 from infra.settings import Settings
+from infra.supervise import RestartPolicy
 from infra.topics import ensure_topics
 
 # name -> the `listening-center` subcommand that runs it. Order matters: consumers before producers, so
@@ -67,6 +69,15 @@ def ensure_admin(settings: Settings) -> None:
         say(f"created the first console account: admin / {password}  (shown once: write it down)")
 
 
+def component_env(name: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if name == "worker":
+        # Static membership: the one worker restarted after a crash takes its partitions back at once
+        # instead of waiting out the session timeout of its dead self.
+        env.setdefault("LC_WORKER_INSTANCE_ID", f"{socket.gethostname()}-worker")
+    return env
+
+
 def up(settings: Settings, components: list[str] | None = None) -> None:
     start(settings)
     created = ensure_topics(settings)
@@ -81,13 +92,28 @@ def up(settings: Settings, components: list[str] | None = None) -> None:
         if running_pid(paths, name):
             say(f"{name} already running")
             continue
-        spawn(paths, name, [_cli(), *COMPONENTS[name]], env=dict(os.environ))
+        spawn(paths, name, [_cli(), *COMPONENTS[name]], env=component_env(name))
         say(f"started {name} (log: {paths.logs / (name + '.out')})")
     say(f"console: {settings.console_url}")
 
 
+SUPERVISOR = "run"  # pid file of a `listening-center run` in the foreground
+
+
+def _stop_supervisor(paths: Paths) -> None:
+    """Ask a running `run` to stop first, or it would restart the components `down` is stopping."""
+    pid = running_pid(paths, SUPERVISOR)
+    if pid is None or pid == os.getpid():
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 90
+    while running_pid(paths, SUPERVISOR) == pid and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def down(settings: Settings) -> list[str]:
     paths = Paths.of(settings)
+    _stop_supervisor(paths)
     stopped = [name for name in reversed(list(COMPONENTS)) if stop(paths, name)]
     return stopped + stop_all(settings)
 
@@ -134,14 +160,27 @@ def run_main(argv: list[str]) -> int:
         return 1
     say("running; press Ctrl-C to stop everything")
     paths = Paths.of(settings)
-    reported: set[str] = set()
+    pid_file(paths, SUPERVISOR).write_text(str(os.getpid()))
+    policy = RestartPolicy()
+    for name in COMPONENTS:
+        policy.started(name, time.monotonic())
+    down_since: set[str] = set()
     while not stopping:
+        now = time.monotonic()
         for name in COMPONENTS:
-            if name not in reported and not running_pid(paths, name):
-                say(f"{name} exited; see {paths.logs / (name + '.out')}")
-                reported.add(name)
+            if running_pid(paths, name):
+                continue
+            if name not in down_since:  # a component that died is restarted (with backoff), never left dead
+                delay = policy.exited(name, now)
+                down_since.add(name)
+                say(f"{name} exited; restarting in {delay:.0f}s (log: {paths.logs / (name + '.out')})")
+            elif policy.due(name, now):
+                spawn(paths, name, [_cli(), *COMPONENTS[name]], env=component_env(name))
+                policy.started(name, now)
+                down_since.discard(name)
         time.sleep(1)
     say("stopping...")
     stopped = down(settings)
+    pid_file(paths, SUPERVISOR).unlink(missing_ok=True)
     say("stopped: " + ", ".join(stopped))
     return 0
