@@ -169,7 +169,13 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
+# Tests that wait on real time for minutes: started first, so the parallel run (pytest-xdist) spreads the rest
+# around them instead of ending on them.
+LONG_FIRST = ("test_alerting_e2e.py",)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "db_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres_too)
+    items.sort(key=lambda item: item.path.name not in LONG_FIRST)  # stable: the rest keep their order

@@ -14,7 +14,22 @@ if ! $BIN/listening-center engines status >/dev/null 2>&1; then
   $BIN/listening-center engines start || { echo "could not start Kafka/Elasticsearch (see above)"; exit 1; }
   trap '$BIN/listening-center engines stop' EXIT
 fi
-$BIN/pytest -q -p no:cacheprovider tests "$@" || status=$?
+# The fault test runs on an engine pair of its own, beside the rest (which runs on 2 xdist workers): the
+# suite then takes about as long as its slowest tests, not their sum.
+if [ $# -eq 0 ] && [ -z "${LC_SKIP_FAULTS:-}" ]; then
+  $BIN/pytest -q -p no:cacheprovider tests/faults > test-artifacts/faults-pytest.log 2>&1 &
+  faults_pid=$!
+else
+  echo "== fault tests NOT run (LC_SKIP_FAULTS set or pytest arguments given): make faults runs them =="
+fi
+$BIN/pytest -q -p no:cacheprovider -n 2 --dist worksteal --ignore tests/faults tests "$@" || status=$?
+if [ -n "${faults_pid:-}" ]; then
+  fstatus=0
+  wait $faults_pid || fstatus=$?
+  echo "== fault tests (tests/faults, own engine pair) =="
+  cat test-artifacts/faults-pytest.log
+  [ $fstatus -eq 0 ] || status=$fstatus
+fi
 
 if [ $status -eq 0 ] && [ -z "${LC_SKIP_POSTGRES:-}" ]; then
   echo "== database tests on PostgreSQL =="

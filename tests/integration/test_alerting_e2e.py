@@ -44,7 +44,7 @@ pytestmark = pytest.mark.integration
 RATE = 5.0  # posts a second: the demo's default volume (LC_DEMO_RATE)
 SEED = 11
 QUIET = timedelta(minutes=30)  # the incident scenario's surge starts 30 minutes in
-LEAD = 120.0  # seconds at least between the test's start and the surge: the worker starts and catches up
+LEAD = 60.0  # seconds at least between the test's start and the surge: the worker starts and catches up (~20 s)
 ESCALATE_MIN, SILENCED_MIN = 0.15, 0.5  # minutes: tier 1 (escalation), tier 2 (must never be sent)
 ROUTES = f"""
 timezone: UTC

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from infra.settings import Settings
 from stream import documents, es_admin
 from stream.schema import IdentityLink, ScoredMention, format_time
-from tests.conftest import Processes, wait_for
+from tests.conftest import Processes, settings_env, wait_for
 from tests.integration.test_pipeline import mention, produce, search
 
 pytestmark = pytest.mark.integration
@@ -60,7 +61,10 @@ def test_a_killed_worker_loses_nothing(lc: Settings, processes: Processes) -> No
     producer.flush()
     producer.close()
 
-    processes.start("worker", "worker")
+    # A static member id, as `make run` and the systemd units give the worker: the restarted worker takes the
+    # partitions of its killed self back at once instead of after the session timeout.
+    env = settings_env(dataclasses.replace(lc, worker_instance_id=f"{lc.topic_prefix}worker"))
+    processes.start("worker", "worker", env=env)
     processes.start("indexer", "indexer")
     es = es_admin.client(lc.es_url)
     alias = documents.read_alias(lc.index_prefix)
@@ -75,7 +79,7 @@ def test_a_killed_worker_loses_nothing(lc: Settings, processes: Processes) -> No
     processes.kill("worker", signal.SIGKILL)  # a crash: no graceful commit
     mid = indexed()
     assert mid < total, "the worker finished before it could be killed; raise `total`"
-    processes.start("worker2", "worker")
+    processes.start("worker2", "worker", env=env)
     wait_for(lambda: indexed() == total, timeout=240, interval=1, what=f"all {total} mentions indexed")
     ids = {h["_id"] for h in es.search(index=alias, size=total, source=False)["hits"]["hits"]}
     assert ids == {m.id for m in mentions}
