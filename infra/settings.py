@@ -63,6 +63,8 @@ class Settings:
     # Kafka static membership for the stream worker: a stable id per worker process (unique in the group) lets
     # a restarted worker take its partitions back at once instead of after the old session's 60 s timeout.
     worker_instance_id: str = field(default="", metadata={"env": "LC_WORKER_INSTANCE_ID"})
+    # Raw mentions waiting and none processed for this long: the worker exits to be restarted (stream/watchdog.py).
+    worker_stall_seconds: float = field(default=120.0, metadata={"env": "LC_WORKER_STALL_SECONDS", "type": float})
     indexer_batch_size: int = field(default=2000, metadata={"env": "LC_INDEXER_BATCH", "type": int})
     indexer_batch_seconds: float = field(default=0.5, metadata={"env": "LC_INDEXER_BATCH_SECONDS", "type": float})
     log_level: str = field(default="INFO", metadata={"env": "LC_LOG_LEVEL"})

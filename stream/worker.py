@@ -34,6 +34,7 @@ from infra.settings import Settings
 from stream.identity import IdentityTable
 from stream.pipeline import RepeatCounter, Step
 from stream.schema import DeadLetter, SchemaError, ScoredMention, parse_time
+from stream.watchdog import STALL_EXIT_CODE, StallWatch
 
 log = logging.getLogger("lc.worker")
 
@@ -115,7 +116,43 @@ def build_app(settings: Settings) -> faust.App:
     async def report() -> None:
         log.info("worker: %s", state)
 
+    watch = StallWatch(stall_seconds=settings.worker_stall_seconds)
+
+    @app.timer(interval=15.0)
+    async def watchdog() -> None:
+        topic = raw_topic.get_topic_name()
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
+        try:
+            offsets = await asyncio.to_thread(_raw_offsets, settings, app.conf.id, topic, assigned)
+        except Exception:  # the broker is away: that is not a stall of ours
+            log.warning("watchdog: could not read the offsets", exc_info=True)
+            return
+        stalled = watch.check(time.monotonic(), offsets)
+        if stalled:
+            log.error("worker stalled: partitions %s of %s have mentions waiting and their committed offset has "
+                      "not moved for %.0fs; exiting so the supervisor restarts it (it resumes from the committed "
+                      "offsets)", sorted(stalled), topic, watch.stall_seconds)
+            logging.shutdown()
+            os._exit(STALL_EXIT_CODE)
+
     return app
+
+
+def _raw_offsets(settings: Settings, group: str, topic: str, partitions: set[int]) -> dict[int, tuple[int, int]]:
+    """partition -> (the group's committed offset, end offset), for these partitions (all when none assigned)."""
+    from kafka import KafkaAdminClient, KafkaConsumer
+    from kafka import TopicPartition as KafkaTP
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=5000)
+    try:
+        tps = [KafkaTP(topic, p) for p in (partitions or consumer.partitions_for_topic(topic) or set())]
+        committed = admin.list_consumer_group_offsets(group, partitions=tps)
+        ends = consumer.end_offsets(tps)
+        return {tp.partition: (max(0, committed[tp].offset) if tp in committed else 0, ends[tp]) for tp in tps}
+    finally:
+        consumer.close()
+        admin.close()
 
 
 def _partitions_of(bootstrap: str, topic: str) -> set[int]:

@@ -412,6 +412,7 @@ class Scenario:
             settings = dataclasses.replace(
                 self.pair.settings, alert_routes=str(routes), alert_webhook_url=url,
                 alert_webhook_secret="faults-hook", alert_retry_base_seconds=1.0, alert_retry_max_seconds=5.0,
+                worker_stall_seconds=45.0,  # a worker that stops fetching after the broker's kill exits sooner
             )
             self.settings = settings
             ensure_topics(settings)
