@@ -105,6 +105,7 @@ def _stop_supervisor(paths: Paths) -> None:
     pid = running_pid(paths, SUPERVISOR)
     if pid is None or pid == os.getpid():
         return
+    say(f"asking `listening-center run` (pid {pid}) to stop everything it started")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 90
     while running_pid(paths, SUPERVISOR) == pid and time.monotonic() < deadline:
