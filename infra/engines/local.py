@@ -397,9 +397,8 @@ def start_kafka(settings: Settings) -> None:
     java_bin = str(java / "bin" / "java")
     if not (paths.kafka_data / "meta.properties").exists():
         paths.kafka_data.mkdir(parents=True, exist_ok=True)
-        cluster_id = base64_uuid()
-        result = subprocess.run([java_bin, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                                 "-t", cluster_id, "-c", str(config)], capture_output=True, text=True, check=False)
+        result = subprocess.run(kafka_format_argv(java_bin, classpath, base64_uuid(), config),
+                                capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise EngineError(f"formatting Kafka storage failed: {result.stdout}{result.stderr}")
     heap = settings.kafka_heap
@@ -414,6 +413,13 @@ def start_kafka(settings: Settings) -> None:
                lambda: _alive(pid))
     took = kafka_round_trip(settings.kafka_bootstrap)
     log(f"Kafka ready at {settings.kafka_bootstrap} (produce/consume round trip {took * 1000:.0f} ms)")
+
+
+def kafka_format_argv(java_bin: str, classpath: str, cluster_id: str, config: Path) -> list[str]:
+    # "--cluster-id=ID", not "-t ID": a random id starts with "-" one time in 64 and argparse then
+    # reads it as an option, which failed a CI run.
+    return [java_bin, "-cp", classpath, "kafka.tools.StorageTool", "format",
+            f"--cluster-id={cluster_id}", f"--config={config}"]
 
 
 def base64_uuid() -> str:
