@@ -8,6 +8,7 @@ seconds what the listener emits changes. Then the same through `listening-center
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,28 +17,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
-from kafka import KafkaConsumer
 
 from infra.settings import Settings
 from listeners.rules import load_rules
 from stream.schema import Mention
 from tests.conftest import Processes, wait_for
+from tests.integration.follow import follow, later_on
 from tests.unit.web_fixtures import add_user, login, state
 from web import create_app
 from web.identity import RecordingPublisher
 from web.models import AuditEntry
 
 pytestmark = pytest.mark.integration
-
-
-def follow(settings: Settings) -> Iterator[Mention]:
-    consumer = KafkaConsumer(settings.topic("mentions.raw"), bootstrap_servers=settings.kafka_bootstrap,
-                             auto_offset_reset="earliest", consumer_timeout_ms=30_000, group_id=None)
-    try:
-        for record in consumer:
-            yield Mention.from_json(record.value)
-    finally:
-        consumer.close()
 
 
 def changed_rules(suffix: str, competitors: bool) -> str:
@@ -56,15 +47,15 @@ def changed_rules(suffix: str, competitors: bool) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-def first_with(stream: Iterator[Mention], suffix: str) -> Mention:
-    return next(m for m in stream if any(r.endswith(f"-{suffix}") for r in m.matched_rules))
+def first_with(stream: Iterator[tuple[int, Mention]], suffix: str) -> tuple[int, Mention]:
+    return next((p, m) for p, m in stream if any(r.endswith(f"-{suffix}") for r in m.matched_rules))
 
 
 def test_console_save_and_file_publish_change_what_a_running_listener_emits(
         lc: Settings, processes: Processes, tmp_path: Path) -> None:
     processes.start("listen", "listen", "demo", "--rate", "40")
     stream = follow(lc)
-    before = [next(stream) for _ in range(40)]
+    before = [m for _p, m in itertools.islice(stream, 40)]
     assert any(m.competitor for m in before), "the shipped rules follow competitors"
     assert not any(r.endswith("-live") for m in before for r in m.matched_rules)
 
@@ -81,10 +72,11 @@ def test_console_save_and_file_publish_change_what_a_running_listener_emits(
                                                      "action": "save", "note": "drop competitors",
                                                      "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    live = wait_for(lambda: first_with(stream, "live"), timeout=30, what="a mention matched by the saved rules")
+    partition, live = wait_for(lambda: first_with(stream, "live"), timeout=30,
+                               what="a mention matched by the saved rules")
     latency = time.monotonic() - saved_at
     assert live.brand == "skyway"
-    after = [next(stream) for _ in range(40)]
+    after = later_on(stream, partition)
     assert not any(m.competitor for m in after)
     assert not any(r in ("skyway-handle", "skyway-name") for m in after for r in m.matched_rules)
     print(f"console save -> first mention matched by the new rules: {latency:.2f}s")
@@ -96,10 +88,10 @@ def test_console_save_and_file_publish_change_what_a_running_listener_emits(
     cli = processes.start("publish", "rules", "publish", str(file), "--note", "from git")
     assert cli.wait(60) == 0, processes.log("publish")
     assert '"version": 2' in processes.log("publish")
-    again = wait_for(lambda: first_with(stream, "git"), timeout=30, what="a mention matched by the published file")
+    _p, again = wait_for(lambda: first_with(stream, "git"), timeout=30, what="a mention matched by the published file")
     print(f"cli publish -> first mention matched by the file's rules: {time.monotonic() - published_at:.2f}s")
     assert again.brand == "skyway"
-    assert wait_for(lambda: next(m for m in stream if m.competitor), timeout=30, what="competitors followed again")
+    assert wait_for(lambda: next(m for _p, m in stream if m.competitor), timeout=30, what="competitors followed again")
     assert processes.procs["listen"].poll() is None  # the same listener process throughout: no restart
 
     history = client.get("/admin/rules/default").get_data(as_text=True)

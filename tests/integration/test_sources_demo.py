@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
@@ -12,6 +11,7 @@ from infra.settings import Settings
 from listeners.rules import load_rules
 from stream.schema import Mention
 from tests.conftest import Processes, settings_env, wait_for
+from tests.integration.follow import follow, later_on
 
 pytestmark = pytest.mark.integration
 
@@ -25,16 +25,6 @@ def read_all(settings: Settings, topic: str, idle_ms: int = 1500) -> list[tuple[
                              auto_offset_reset="earliest", consumer_timeout_ms=idle_ms, group_id=None)
     try:
         return [(r.key, r.value) for r in consumer]
-    finally:
-        consumer.close()
-
-
-def follow(settings: Settings, topic: str) -> Iterator[Mention]:
-    consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap,
-                             auto_offset_reset="earliest", consumer_timeout_ms=20_000, group_id=None)
-    try:
-        for record in consumer:
-            yield Mention.from_json(record.value)
     finally:
         consumer.close()
 
@@ -61,7 +51,7 @@ def test_demo_scenario_lands_on_mentions_raw_keyed_by_id(lc: Settings, processes
 def test_a_published_rule_set_reaches_the_running_listener(lc: Settings, processes: Processes) -> None:
     processes.start("listen", "listen", "demo", "--rate", "40", env=settings_env(lc))
     stream = follow(lc, "mentions.raw")
-    first = next(stream)
+    _partition, first = next(stream)
     assert "skyway-live" not in first.matched_rules
 
     rules = load_rules().to_dict()
@@ -73,8 +63,8 @@ def test_a_published_rule_set_reaches_the_running_listener(lc: Settings, process
     producer.send(lc.topic("listen.rules"), key=b"default", value=json.dumps(rules).encode()).get(10)
     producer.close()
 
-    seen_live = wait_for(lambda: next(m for m in stream if "skyway-live" in m.matched_rules), timeout=30,
-                         what="a mention matched by the published rule")
+    live_partition, seen_live = wait_for(
+        lambda: next((p, m) for p, m in stream if "skyway-live" in m.matched_rules), timeout=30,
+        what="a mention matched by the published rule")
     assert seen_live.brand == "skyway"
-    later = [next(stream) for _ in range(40)]
-    assert not any(m.competitor for m in later)
+    assert not any(m.competitor for m in later_on(stream, live_partition))
