@@ -8,10 +8,29 @@ checks that compounds equal stock VADER's; the speed-up pays for the care lexico
 
 from __future__ import annotations
 
-from vaderSentiment.vaderSentiment import BOOSTER_DICT, N_SCALAR, NEGATE, SPECIAL_CASES, SentimentIntensityAnalyzer
+import string
+from collections.abc import Mapping
+
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    C_INCR,
+    N_SCALAR,
+    NEGATE,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+)
 
 _NEGATE = frozenset(NEGATE)
 _SO_THIS = ("so", "this")
+_PUNCTUATION = string.punctuation
+
+
+def vader_tokens(text: str) -> tuple[list[str], bool]:
+    """VADER's `SentiText`: words with surrounding punctuation stripped (emoticons kept), and whether
+    some but not all of them are ALL CAPS; the same lists, built without a method call per word."""
+    words = [s if len(s := w.strip(_PUNCTUATION)) > 2 else w for w in text.split()]
+    caps = sum(map(str.isupper, words))
+    return words, 0 < caps < len(words)
 
 
 def _negated(word: str) -> bool:
@@ -19,6 +38,46 @@ def _negated(word: str) -> bool:
 
 
 class FastVader(SentimentIntensityAnalyzer):
+    def valence_at(
+        self, lexicon: Mapping[str, float], words: list[str], lowered: list[str], cap_diff: bool, i: int
+    ) -> float:
+        """`sentiment_valence` for the word at `i` against `lexicon`, reading the lowercased words
+        once computed instead of lowering each neighbour again (callers skip boosters and "kind of")."""
+        low = lowered[i]
+        valence = lexicon.get(low)
+        if valence is None:
+            return 0.0
+        if low == "no" and i != len(words) - 1 and lowered[i + 1] in lexicon:
+            valence = 0.0  # "no" negates the next word instead of counting itself
+        if (i > 0 and lowered[i - 1] == "no") or (i > 1 and lowered[i - 2] == "no") \
+                or (i > 2 and lowered[i - 3] == "no" and lowered[i - 1] in ("or", "nor")):
+            valence = lexicon[low] * N_SCALAR
+        if cap_diff and words[i].isupper():
+            valence = valence + C_INCR if valence > 0 else valence - C_INCR
+        for start_i in range(3):
+            j = i - start_i - 1
+            if j < 0 or lowered[j] in lexicon:
+                continue
+            booster = BOOSTER_DICT.get(lowered[j])
+            if booster is not None:  # scalar_inc_dec, damped by distance
+                scalar = -booster if valence < 0 else booster
+                if cap_diff and words[j].isupper():
+                    scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+                if start_i == 1 and scalar != 0:
+                    scalar *= 0.95
+                elif start_i == 2 and scalar != 0:
+                    scalar *= 0.9
+                valence += scalar
+            valence = self._negation_check(valence, lowered, start_i, i)
+            if start_i == 2:
+                valence = self._special_idioms_check(valence, lowered, i)
+        if i > 1 and lowered[i - 1] == "least" and "least" not in lexicon:
+            if lowered[i - 2] != "at" and lowered[i - 2] != "very":
+                valence *= N_SCALAR
+        elif i > 0 and lowered[i - 1] == "least" and "least" not in lexicon:
+            valence *= N_SCALAR
+        return float(valence)
+
     @staticmethod
     def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
         if start_i == 0:

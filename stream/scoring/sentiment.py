@@ -8,7 +8,6 @@ the signals that marks a mention `uncertain`.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 
@@ -16,12 +15,11 @@ from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
     N_SCALAR,
     SentimentIntensityAnalyzer,
-    SentiText,
     normalize,
 )
 
 from stream.schema import Sentiment
-from stream.scoring.fast_vader import FastVader
+from stream.scoring.fast_vader import FastVader, vader_tokens
 from stream.scoring.keywords import tokenize
 from stream.scoring.lexicon import CareLexicon
 
@@ -66,47 +64,42 @@ class CareSentiment:
     def __init__(self, lexicon: CareLexicon) -> None:
         self.lexicon = lexicon
         self._vader = FastVader()
-        self._care = copy.copy(self._vader)
-        self._care.lexicon = {**self._vader.lexicon, **{w: c.valence for w, c in lexicon.words.items()}}
+        self._care_lexicon = {**self._vader.lexicon, **{w: c.valence for w, c in lexicon.words.items()}}
+        # Words either lexicon can score; boosters score nothing themselves, they scale their neighbours.
+        self._opinion_words = frozenset(self._care_lexicon).difference(BOOSTER_DICT)
         # VADER swaps emoji for their descriptions char by char in Python; str.translate does it in C.
         self._emoji_table = {ord(e): f" {d} " for e, d in self._vader.emojis.items() if len(e) == 1}
 
     def read(self, text: str) -> SentimentReading:
         lex = self.lexicon
         t = text.translate(self._emoji_table).strip()
-        st = SentiText(t)
-        tokens: list[str] = st.words_and_emoticons
+        tokens, cap_diff = vader_tokens(t)
         lowered = [w.lower() for w in tokens]
-        vader, care_words, vader_words = self._vader, lex.words, self._vader.lexicon
+        vader, care_words, care_lexicon = self._vader, lex.words, self._care_lexicon
         # VADER strips the "@" and reads "@united" as "united" (+1.8): a handle is not an opinion.
         handles = frozenset(h.lower() for h in _HANDLE.findall(text)) if "@" in text else frozenset()
-        base: list[float] = []
-        care: list[float] = []
+        n = len(tokens)
+        base = [0.0] * n  # what VADER gives a word it does not know, and a booster: most words
         fact = 0.0
         changed = False
-        for i, item in enumerate(tokens):
+        opinion = self._opinion_words
+        # "kind of" is a hedge, not kindness.
+        hits = [i for i, low in enumerate(lowered)
+                if low in opinion and not (low == "kind" and lowered[i + 1 : i + 2] == ["of"])]
+        for i in hits:
+            base[i] = vader.valence_at(vader.lexicon, tokens, lowered, cap_diff, i)
+        care = list(base)
+        for i in hits:
             low = lowered[i]
-            if low in BOOSTER_DICT or (low == "kind" and i + 1 < len(tokens) and lowered[i + 1] == "of"):
-                base.append(0.0)
-                care.append(0.0)
-                continue
             word = care_words.get(low)
-            if word is None and low not in vader_words:
-                # What VADER does for a word it does not know, without the call: most words.
-                base.append(0.0)
-                care.append(0.0)
-                continue
-            vader.sentiment_valence(0, st, item, i, base)
             if word is not None:
-                valence = self._care.sentiment_valence(0, st, item, i, care)[-1]
+                valence = care[i] = vader.valence_at(care_lexicon, tokens, lowered, cap_diff, i)
                 changed = True
                 if word.fact and valence < 0:
                     fact -= valence
-            elif base[-1] != 0.0 and low in handles:
-                care.append(0.0)
+            elif base[i] != 0.0 and low in handles:
+                care[i] = 0.0
                 changed = True
-            else:
-                care.append(base[-1])
         if "but" in lowered:
             base = SentimentIntensityAnalyzer._but_check(tokens, base)
             care = SentimentIntensityAnalyzer._but_check(tokens, care) if changed else list(base)
