@@ -22,3 +22,16 @@ def test_same_scores_as_stock_vader() -> None:
     stock, fast = SentimentIntensityAnalyzer(), FastVader()
     for text in TEXTS:
         assert fast.polarity_scores(text) == stock.polarity_scores(text), text
+
+
+def test_the_care_reading_keeps_stock_vader_compounds() -> None:
+    """`CareSentiment` scores VADER's words through `valence_at`; the plain reading it keeps must still be
+    stock VADER's, on the hard cases above and on the shared labelled set's style of text."""
+    from stream.scoring.lexicon import load_lexicon
+    from stream.scoring.sentiment import CareSentiment
+
+    stock, care = SentimentIntensityAnalyzer(), CareSentiment(load_lexicon())
+    extra = ["kind of kind of nice but kind of KIND", "no good no GOOD at least at LEAST not the least bit",
+             "NOT bad, not BAD at all!!! ?? :D <3", "The flight was GREAT but the crew was rude", ""]
+    for text in TEXTS + extra:
+        assert care.read(text).sentiment.vader_compound == stock.polarity_scores(text)["compound"], text
