@@ -53,11 +53,14 @@ class Taxonomy:
         label: str,
         words: Sequence[str] | None = None,
         word_set: AbstractSet[str] | None = None,
+        hits: AbstractSet[int] | None = None,
     ) -> list[str]:
         """Names of every category whose rules match, in taxonomy order. `words` (and `word_set`) are the
-        tokens of the lowercased text when the caller already has them."""
+        tokens of the lowercased text when the caller already has them; `hits`, what `index` finds in them
+        when the caller matched it already (the scorer does, together with the lexicon's keywords)."""
         lower = text.lower()
-        hits = self.index.match(tokenize(lower), None) if words is None else self.index.match(words, word_set)
+        if hits is None:
+            hits = self.index.match(tokenize(lower), None) if words is None else self.index.match(words, word_set)
         # Only categories with an `any` hit (or a `chars` hit) can match: most mentions have few.
         candidates = {h // 3 for h in hits if h % 3 == ANY}
         for i in self.char_categories:

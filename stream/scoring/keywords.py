@@ -27,7 +27,7 @@ class KeywordIndex:
     prefixes: tuple[str, ...]
     prefix_groups: dict[str, frozenset[int]]
     # first token -> (following tokens, group) for multi-word phrases
-    phrases: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
+    phrases: dict[str, tuple[tuple[list[str], int], ...]]
     keys: frozenset[str]  # every word and phrase-first word
 
     @classmethod
@@ -35,18 +35,27 @@ class KeywordIndex:
         """`groups`: (group id, terms); a term is a word, a prefix ending in "*", or several words."""
         words: dict[str, set[int]] = defaultdict(set)
         prefixes: dict[str, set[int]] = defaultdict(set)
-        phrases: dict[str, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
+        phrases: dict[str, list[tuple[list[str], int]]] = defaultdict(list)
         for group, terms in groups:
             for term in terms:
                 parts = tokenize(term.lower())
                 if not parts:
                     raise ValueError(f"empty keyword {term!r}")
                 if len(parts) > 1:
-                    phrases[parts[0]].append((tuple(parts[1:]), group))
+                    phrases[parts[0]].append((parts[1:], group))
                 elif term.endswith("*"):
                     prefixes[parts[0]].add(group)
                 else:
                     words[parts[0]].add(group)
+        return cls._of(words, prefixes, phrases)
+
+    @classmethod
+    def _of(
+        cls,
+        words: dict[str, set[int]],
+        prefixes: dict[str, set[int]],
+        phrases: dict[str, list[tuple[list[str], int]]],
+    ) -> KeywordIndex:
         return cls(
             words={w: frozenset(g) for w, g in words.items()},
             prefixes=tuple(prefixes),
@@ -55,21 +64,43 @@ class KeywordIndex:
             keys=frozenset(words) | frozenset(phrases),
         )
 
+    @classmethod
+    def combine(cls, indexes: Sequence[KeywordIndex]) -> KeywordIndex:
+        """One index standing for several, so a mention's tokens are walked once instead of once per index:
+        group g of `indexes[k]` becomes g * len(indexes) + k, and `split` hands each index its own groups."""
+        n = len(indexes)
+        words: dict[str, set[int]] = defaultdict(set)
+        prefixes: dict[str, set[int]] = defaultdict(set)
+        phrases: dict[str, list[tuple[list[str], int]]] = defaultdict(list)
+        for k, index in enumerate(indexes):
+            for word, groups in index.words.items():
+                words[word].update(g * n + k for g in groups)
+            for prefix, groups in index.prefix_groups.items():
+                prefixes[prefix].update(g * n + k for g in groups)
+            for first, candidates in index.phrases.items():
+                phrases[first] += [(rest, g * n + k) for rest, g in candidates]
+        return cls._of(words, prefixes, phrases)
+
     def match(self, tokens: Sequence[str], token_set: AbstractSet[str] | None = None) -> set[int]:
         """Groups with a term in `tokens`; pass `token_set` (the same tokens as a set) when it is at hand."""
         present = frozenset(tokens) if token_set is None else token_set
         found: set[int] = set()
+        listed: list[str] | None = None
         for tok in self.keys.intersection(present):  # C-speed: most tokens are in no rule
             groups = self.words.get(tok)
             if groups is not None:
                 found |= groups
             candidates = self.phrases.get(tok)
             if candidates is not None:
-                for i, t in enumerate(tokens):
-                    if t == tok:
-                        for rest, group in candidates:
-                            if tuple(tokens[i + 1 : i + 1 + len(rest)]) == rest:
-                                found.add(group)
+                if listed is None:  # phrase tails are lists: a list slice compares without a copy to tuple
+                    listed = tokens if isinstance(tokens, list) else list(tokens)
+                # list.count and list.index find the phrase's first word in C, without raising at the end
+                i = -1
+                for _ in range(listed.count(tok)):
+                    i = listed.index(tok, i + 1)
+                    for rest, group in candidates:
+                        if listed[i + 1 : i + 1 + len(rest)] == rest:
+                            found.add(group)
         prefixes = self.prefixes
         if prefixes:
             for tok in present:
@@ -78,3 +109,12 @@ class KeywordIndex:
                         if tok.startswith(prefix):
                             found |= self.prefix_groups[prefix]
         return found
+
+
+def split(hits: AbstractSet[int], parts: int) -> list[set[int]]:
+    """The groups a `KeywordIndex.combine` of `parts` indexes found, back under each index's own ids."""
+    out: list[set[int]] = [set() for _ in range(parts)]
+    for hit in hits:
+        group, k = divmod(hit, parts)
+        out[k].add(group)
+    return out

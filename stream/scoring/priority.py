@@ -7,6 +7,7 @@ why a mention ranks where it does. Weights are plain constants here: they are po
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from stream.schema import Priority
@@ -41,6 +42,7 @@ class PriorityInputs:
     tier: str | None = None
     repeat_complaints: int = 0
     waited_seconds: float = 0.0
+    urgency_hits: AbstractSet[int] | None = None  # `lexicon.urgency_terms` matched on `words`, when done already
 
 
 def _points(n: float) -> str:
@@ -61,7 +63,9 @@ def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
         add(round(NEGATIVITY_MAX * -inputs.compound), f"Negative sentiment (compound {inputs.compound:.2f})")
     add(INTENT_POINTS.get(inputs.intent, 0), f"Intent is {inputs.intent}")
     urgent = 0
-    hits = lexicon.urgency_terms.match(inputs.words, inputs.word_set)
+    hits = inputs.urgency_hits
+    if hits is None:
+        hits = lexicon.urgency_terms.match(inputs.words, inputs.word_set)
     for i, rule in enumerate(lexicon.urgency):
         if urgent >= URGENCY_MAX:
             break

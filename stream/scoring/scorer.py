@@ -32,7 +32,8 @@ class Scorer:
     ) -> None:
         self.lexicon = lexicon if lexicon is not None else load_lexicon(DEFAULT_LEXICON)
         self.taxonomy = taxonomy if taxonomy is not None else load_taxonomy(DEFAULT_TAXONOMY)
-        self._sentiment = CareSentiment(self.lexicon)
+        # The urgency terms and the categories are matched in the sentiment's one pass over the words.
+        self._sentiment = CareSentiment(self.lexicon, also=(self.lexicon.urgency_terms, self.taxonomy.index))
         # Both files' versions, so a judgement can be traced to the exact rules that made it.
         self.lexicon_version = f"{self.lexicon.version}+{self.taxonomy.version}"
 
@@ -49,6 +50,7 @@ class Scorer:
         text = scorable(text)  # hostile input (huge, invisible controls) is bounded before any work
         reading = self._sentiment.read(text)
         intent = intent_of(reading)
+        urgency_hits, category_hits = reading.also_hits
         priority = prioritise(
             PriorityInputs(
                 compound=reading.sentiment.compound,
@@ -60,12 +62,16 @@ class Scorer:
                 tier=tier,
                 repeat_complaints=repeat_complaints,
                 waited_seconds=waited_seconds,
+                urgency_hits=urgency_hits,
             ),
             self.lexicon,
         )
+        categories = self.taxonomy.classify(
+            text, reading.sentiment.label, reading.words, reading.word_set, category_hits
+        )
         return Judgement(
             sentiment=reading.sentiment,
-            categories=self.taxonomy.classify(text, reading.sentiment.label, reading.words, reading.word_set),
+            categories=categories,
             intent=intent,
             priority=priority,
             lexicon_version=self.lexicon_version,

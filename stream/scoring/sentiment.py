@@ -9,6 +9,7 @@ the signals that marks a mention `uncertain`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import (
@@ -20,7 +21,7 @@ from vaderSentiment.vaderSentiment import (
 
 from stream.schema import Sentiment
 from stream.scoring.fast_vader import FastVader, vader_tokens
-from stream.scoring.keywords import tokenize
+from stream.scoring.keywords import KeywordIndex, split, tokenize
 from stream.scoring.lexicon import CareLexicon
 
 POSITIVE_AT = 0.05  # VADER's own thresholds, so labels stay comparable with plain VADER
@@ -33,6 +34,7 @@ SARCASM_FLIP = -0.5  # praise next to a complaint fact and a sarcasm cue counts 
 _NEGATED_BEFORE = re.compile(r"(?:\b(?:not|never|no|without|hardly|barely)|n't|\bnt)\s+(?:\S+\s+)?$")
 _BUT = re.compile(r"\bbut\b")
 _HANDLE = re.compile(r"@(\w+)")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _QUESTION_START = re.compile(
     r"^(?:[@#]\S+\s+)*(?:who|what|when|where|why|how|which|can|could|would|will|do|does|did|is|are|was|"
     r"were|should|may|any|anyone|has|have)\b"
@@ -48,6 +50,7 @@ class SentimentReading:
     lower: str  # the text lowercased, and its word tokens: computed once, reused by categories and priority
     words: tuple[str, ...]
     word_set: frozenset[str]
+    also_hits: tuple[set[int], ...] = ()  # what each of the `also` indexes found in `words`, in their order
 
 
 def label_for(compound: float) -> str:
@@ -61,18 +64,27 @@ def label_for(compound: float) -> str:
 class CareSentiment:
     """Reads one text; holds only immutable, precompiled state, so one instance serves every mention."""
 
-    def __init__(self, lexicon: CareLexicon) -> None:
+    def __init__(self, lexicon: CareLexicon, also: Sequence[KeywordIndex] = ()) -> None:
+        """`also`: keyword indexes of other parts (urgency, categories) to match in the same pass over the
+        words as the lexicon's phrase and sarcasm triggers; their hits come back in `also_hits`."""
         self.lexicon = lexicon
+        self._parts = 2 + len(also)
+        self._index = KeywordIndex.combine([lexicon.phrase_triggers, lexicon.sarcasm_triggers, *also])
         self._vader = FastVader()
         self._care_lexicon = {**self._vader.lexicon, **{w: c.valence for w, c in lexicon.words.items()}}
         # Words either lexicon can score; boosters score nothing themselves, they scale their neighbours.
         self._opinion_words = frozenset(self._care_lexicon).difference(BOOSTER_DICT)
-        # VADER swaps emoji for their descriptions char by char in Python; str.translate does it in C.
-        self._emoji_table = {ord(e): f" {d} " for e, d in self._vader.emojis.items() if len(e) == 1}
+        # VADER swaps emoji for their descriptions char by char in Python. Every emoji is non-ASCII and no
+        # description holds an emoji, so replacing just the distinct non-ASCII characters a text has gives
+        # the same string; str.translate would look up every character, ASCII text included.
+        self._emojis = {e: f" {d} " for e, d in self._vader.emojis.items() if len(e) == 1}
+        if any(e.isascii() for e in self._emojis) or any(c in self._emojis for d in self._emojis.values() for c in d):
+            raise ValueError("VADER's emoji table no longer fits the replacement shortcut")
 
     def read(self, text: str) -> SentimentReading:
         lex = self.lexicon
-        t = text.translate(self._emoji_table).strip()
+        t = text if text.isascii() else self._with_emoji_described(text)
+        t = t.strip()
         tokens, cap_diff = vader_tokens(t)
         lowered = [w.lower() for w in tokens]
         vader, care_words, care_lexicon = self._vader, lex.words, self._care_lexicon
@@ -108,7 +120,7 @@ class CareSentiment:
         lower = text.lower()
         words = tokenize(lower)
         word_set = frozenset(words)
-        triggered = lex.phrase_triggers.match(words, word_set)
+        triggered, sarcasm_triggered, *also_hits = split(self._index.match(words, word_set), self._parts)
         but = _BUT.search(lower) if triggered else None
         for index in triggered:
             phrase = lex.phrases[index]
@@ -124,7 +136,7 @@ class CareSentiment:
 
         sarcastic = any(
             lex.sarcasm[i].search(lower) is not None
-            for i in lex.sarcasm_triggers.match(words, word_set)
+            for i in sarcasm_triggered
         )
         if fact >= FACT_WEIGHT_FOR_POLITENESS and lex.gratitude.search(lower) is None:
             for i, low in enumerate(lowered):
@@ -146,7 +158,17 @@ class CareSentiment:
             vader_compound=vader_compound,
             uncertain=sarcastic or flipped or mixed,
         )
-        return SentimentReading(sentiment, round(fact, 3), sarcastic, question, lower, tuple(words), word_set)
+        return SentimentReading(
+            sentiment, round(fact, 3), sarcastic, question, lower, tuple(words), word_set, tuple(also_hits)
+        )
+
+    def _with_emoji_described(self, text: str) -> str:
+        emojis = self._emojis
+        for ch in set(_NON_ASCII.findall(text)):
+            description = emojis.get(ch)
+            if description is not None:
+                text = text.replace(ch, description)
+        return text
 
 
 def _compound(sentiments: list[float], punctuation: float) -> float:

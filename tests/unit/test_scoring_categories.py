@@ -6,7 +6,7 @@ import pytest
 
 from stream.scoring import Scorer
 from stream.scoring.categories import TaxonomyError, parse_taxonomy
-from stream.scoring.keywords import KeywordIndex, tokenize
+from stream.scoring.keywords import KeywordIndex, split, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,13 @@ def test_keyword_index_words_prefixes_phrases() -> None:
     index = KeywordIndex.build([(1, ["bag"]), (2, ["cancel*"]), (3, ["on hold"])])
     assert index.match(tokenize("my bag was cancelled while on hold")) == {1, 2, 3}
     assert index.match(tokenize("baggage on the hold")) == set()
+
+
+def test_combined_index_finds_what_each_index_finds() -> None:
+    a = KeywordIndex.build([(0, ["bag"]), (1, ["cancel*"]), (2, ["on hold"])])
+    b = KeywordIndex.build([(0, ["on hold", "hold"]), (3, ["cancelled"]), (4, ["my bag was"])])
+    both = KeywordIndex.combine([a, b])
+    for text in ["my bag was cancelled while on hold", "baggage on the hold", "hold hold on hold", ""]:
+        words = tokenize(text)
+        assert split(both.match(words), 2) == [a.match(words), b.match(words)], text
+        assert both.match(tuple(words)) == both.match(words)
