@@ -23,7 +23,7 @@ import os
 import sys
 import time
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -34,6 +34,7 @@ from infra.settings import Settings
 from stream.identity import IdentityTable
 from stream.pipeline import RepeatCounter, Step
 from stream.schema import DeadLetter, SchemaError, ScoredMention, parse_time
+from stream.spikes.watermark import LIVE_LATENESS, LowWatermark
 from stream.watchdog import STALL_EXIT_CODE, StallWatch
 
 log = logging.getLogger("lc.worker")
@@ -41,7 +42,6 @@ log = logging.getLogger("lc.worker")
 TICK_SECONDS = 5.0
 IDLE_SECONDS = 60.0  # a brand with no mention for this long is ticked by the wall clock
 PERSIST_SECONDS = 10.0
-LATENESS = timedelta(seconds=20)  # mentions can reach the worker this late and still count in their bucket
 
 
 def clock() -> datetime:
@@ -190,11 +190,12 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
                       alerts_topic: faust.TopicT, state: dict[str, Any]) -> None:
     """Spike detection driven by event time.
 
-    Buckets close when the brand's newest `created_at` (less LATENESS) passes them, so a replay of history
-    through the worker sees the same buckets as a live run. After each mention the detector also tests the
-    still-open bucket, so a spike is raised as soon as the counts so far show it, not at the close plus
-    LATENESS. A brand that has gone quiet is ticked by the wall clock instead (IDLE_SECONDS after its last
-    mention), which is what lets silence be detected.
+    Buckets close when the brand's low watermark (the oldest `created_at` among its last few seconds of
+    mentions: `stream/spikes/watermark.py`) less LIVE_LATENESS passes them, so a backlog read partition by
+    partition, out of time order, or a replay of history sees the same buckets as a live run. After each
+    mention the detector also tests the still-open bucket, so a spike is raised as soon as the counts so
+    far show it, not at the close. A brand that has gone quiet is ticked by the wall clock instead
+    (IDLE_SECONDS after its last mention), which is what lets silence be detected.
     """
     from stream.spikes import DetectorConfig, SpikeDetector
 
@@ -203,7 +204,7 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
     table = app.Table("spike-state", default=None, partitions=4)
     detectors: dict[str, SpikeDetector] = {}
     persisted: dict[str, float] = {}
-    watermark: dict[str, datetime] = {}
+    watermarks: dict[str, LowWatermark] = {}
     last_seen: dict[str, float] = {}
 
     def detector_for(brand: str) -> SpikeDetector:
@@ -216,7 +217,7 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
         return det
 
     async def send_alerts(brand: str, now: datetime) -> None:
-        for alert in detectors[brand].tick(now, LATENESS):
+        for alert in detectors[brand].tick(now, LIVE_LATENESS):
             state["alerts"] += 1
             await alerts_topic.send(key=alert.dedupe_key.encode(), value=alert.to_json())
             log.warning("spike alert %s %s/%s observed=%s expected=%.1f", alert.status, brand, alert.category,
@@ -240,8 +241,8 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
             for category in scored.categories:
                 det.observe((m.brand, category), at, negative, m.id, m.text)
             last_seen[m.brand] = time.monotonic()
-            newest = watermark[m.brand] = max(at, watermark.get(m.brand, at))
-            await send_alerts(m.brand, newest)  # cheap unless a bucket closes or a negative came in
+            low = watermarks.setdefault(m.brand, LowWatermark()).add(time.monotonic(), at)
+            await send_alerts(m.brand, low)  # cheap unless a bucket closes or a negative came in
             now = time.monotonic()
             if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
                 packed = zlib.compress(json.dumps(det.to_dict()).encode())

@@ -84,9 +84,8 @@ class PacedReplay:
                 self.producer.flush()
                 if self.stop.wait(wait):
                     return
-            # Keyed by brand, not by id as the listeners do: a bulk of history spread over partitions reaches
-            # the worker out of order by minutes, beyond LATENESS (a known gap; see docs/alerting.md).
-            self.producer.send(topic, mention.to_json(), key=mention.brand.encode())
+            # Keyed by id as the listeners do: the bulk of history reaches the worker out of time order.
+            self.producer.send(topic, mention.to_json(), key=mention.id.encode())
             self.sent += 1
         self.producer.flush()
 

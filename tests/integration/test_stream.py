@@ -97,11 +97,9 @@ def test_an_incident_raises_one_alert_then_only_updates(lc: Settings, processes:
     posts = [m for m in posts if m.brand]
     producer = KafkaProducer(bootstrap_servers=lc.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=20)
     for m in posts:
-        # Two hours of history in one burst, keyed by brand so each brand's mentions reach the detector in time
-        # order. Keyed by id (as the listeners do) the burst is read from four partitions minutes out of order,
-        # beyond LATENESS, and can raise a false incident: a known gap (a watermark per source partition would
-        # close it; docs/alerting.md).
-        producer.send(lc.topic("mentions.raw"), m.to_json(), key=m.brand.encode())
+        # Two hours of history in one burst, keyed by id as the listeners do: the worker reads it from four
+        # partitions minutes out of time order, which the detector absorbs by closing buckets on a low watermark.
+        producer.send(lc.topic("mentions.raw"), m.to_json(), key=m.id.encode())
     producer.flush()
     producer.close()
     processes.start("worker", "worker")
@@ -123,6 +121,8 @@ def test_an_incident_raises_one_alert_then_only_updates(lc: Settings, processes:
     assert incident.brand == "skyway"
     assert {a.dedupe_key for a in spikes} == {incident.dedupe_key}  # later messages update, never duplicate
     surge_start = start + timedelta(minutes=30)
+    # The demo's surge climbs over 20 minutes; read as a backlog out of time order, it is judged on closed
+    # buckets only (no early look at a still-open one), so the window may start a few minutes later.
     assert abs(datetime.fromisoformat(incident.window_start.replace("Z", "+00:00")) - surge_start) < timedelta(
-        minutes=10)
+        minutes=20)
     assert incident.sample_ids and incident.top_terms
