@@ -22,6 +22,12 @@ from vaderSentiment.vaderSentiment import (
 
 _NEGATE = frozenset(NEGATE)
 _SO_THIS = ("so", "this")
+# The multi-word special cases and boosters ("kiss of death", "kind of") as lists of words. An idiom can
+# change a valence only if its first word stands in the 4 words ending at the scored one and its second
+# word in the 4 after those; most words have neither near them, and then the idiom check is skipped.
+_IDIOMS = [k.split() for k in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in k]
+_IDIOM_FIRST = frozenset(words[0] for words in _IDIOMS)
+_IDIOM_SECOND = frozenset(words[1] for words in _IDIOMS)
 _PUNCTUATION = string.punctuation
 
 
@@ -69,7 +75,9 @@ class FastVader(SentimentIntensityAnalyzer):
                     scalar *= 0.9
                 valence += scalar
             valence = self._negation_check(valence, lowered, start_i, i)
-            if start_i == 2:
+            if start_i == 2 and not (
+                _IDIOM_FIRST.isdisjoint(lowered[i - 3 : i + 1]) or _IDIOM_SECOND.isdisjoint(lowered[i - 2 : i + 2])
+            ):
                 valence = self._special_idioms_check(valence, lowered, i)
         if i > 1 and lowered[i - 1] == "least" and "least" not in lexicon:
             if lowered[i - 2] != "at" and lowered[i - 2] != "very":

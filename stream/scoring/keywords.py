@@ -29,6 +29,9 @@ class KeywordIndex:
     # first token -> (following tokens, group) for multi-word phrases
     phrases: dict[str, tuple[tuple[list[str], int], ...]]
     keys: frozenset[str]  # every word and phrase-first word
+    # first token -> (" first following ", group): the phrases as they stand in the tokens joined by spaces
+    needles: dict[str, tuple[tuple[str, int], ...]]
+    prefix_start: re.Pattern[str]  # " " and a prefix: where a token starts with it, in the tokens joined by spaces
 
     @classmethod
     def build(cls, groups: Iterable[tuple[int, Iterable[str]]]) -> KeywordIndex:
@@ -62,6 +65,8 @@ class KeywordIndex:
             prefix_groups={p: frozenset(g) for p, g in prefixes.items()},
             phrases={w: tuple(p) for w, p in phrases.items()},
             keys=frozenset(words) | frozenset(phrases),
+            needles={w: tuple((f" {w} {' '.join(rest)} ", g) for rest, g in p) for w, p in phrases.items()},
+            prefix_start=re.compile(f" (?:{'|'.join(map(re.escape, prefixes))})" if prefixes else "(?!)"),
         )
 
     @classmethod
@@ -85,30 +90,40 @@ class KeywordIndex:
         """Groups with a term in `tokens`; pass `token_set` (the same tokens as a set) when it is at hand."""
         present = frozenset(tokens) if token_set is None else token_set
         found: set[int] = set()
-        listed: list[str] | None = None
-        for tok in self.keys.intersection(present):  # C-speed: most tokens are in no rule
+        keys = self.keys.intersection(present)  # C-speed: most tokens are in no rule
+        if not keys and not self.prefixes:
+            return found
+        # Phrases and prefixes are looked for with C string searches in the tokens joined by spaces. That
+        # finds exactly what comparing token by token finds as long as no token holds a space (tokenize's
+        # never do); the count of spaces tells, and otherwise the tokens are compared one by one.
+        joined = f" {' '.join(tokens)} "
+        spaced = joined.count(" ") == len(tokens) + 1
+        for tok in keys:
             groups = self.words.get(tok)
             if groups is not None:
                 found |= groups
-            candidates = self.phrases.get(tok)
-            if candidates is not None:
-                if listed is None:  # phrase tails are lists: a list slice compares without a copy to tuple
-                    listed = tokens if isinstance(tokens, list) else list(tokens)
-                # list.count and list.index find the phrase's first word in C, without raising at the end
-                i = -1
-                for _ in range(listed.count(tok)):
-                    i = listed.index(tok, i + 1)
-                    for rest, group in candidates:
-                        if listed[i + 1 : i + 1 + len(rest)] == rest:
+            if tok in self.needles:
+                if spaced:
+                    for needle, group in self.needles[tok]:
+                        if needle in joined:
                             found.add(group)
-        prefixes = self.prefixes
-        if prefixes:
+                else:
+                    self._match_phrase(tok, list(tokens), found)
+        if self.prefixes and self.prefix_start.search(joined) is not None:
             for tok in present:
-                if tok.startswith(prefixes):
-                    for prefix in prefixes:
+                if tok.startswith(self.prefixes):
+                    for prefix in self.prefixes:
                         if tok.startswith(prefix):
                             found |= self.prefix_groups[prefix]
         return found
+
+    def _match_phrase(self, first: str, tokens: list[str], found: set[int]) -> None:
+        i = -1
+        for _ in range(tokens.count(first)):  # list.count and list.index find the first word in C
+            i = tokens.index(first, i + 1)
+            for rest, group in self.phrases[first]:
+                if tokens[i + 1 : i + 1 + len(rest)] == rest:
+                    found.add(group)
 
 
 def split(hits: AbstractSet[int], parts: int) -> list[set[int]]:

@@ -49,6 +49,10 @@ def _points(n: float) -> str:
     return f"+{n:g} point" + ("" if n == 1 else "s")
 
 
+# Most mentions earn points for their intent alone: its sentence is written once, not per mention.
+_INTENT_REASONS = {intent: f"Intent is {intent}: {_points(p)}." for intent, p in INTENT_POINTS.items() if p > 0}
+
+
 def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
     reasons: list[str] = []
     total = 0.0
@@ -61,18 +65,20 @@ def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
 
     if inputs.compound < 0:
         add(round(NEGATIVITY_MAX * -inputs.compound), f"Negative sentiment (compound {inputs.compound:.2f})")
-    add(INTENT_POINTS.get(inputs.intent, 0), f"Intent is {inputs.intent}")
-    urgent = 0
+    intent_reason = _INTENT_REASONS.get(inputs.intent)
+    if intent_reason is not None:
+        total += INTENT_POINTS[inputs.intent]
+        reasons.append(intent_reason)
     hits = inputs.urgency_hits
     if hits is None:
         hits = lexicon.urgency_terms.match(inputs.words, inputs.word_set)
-    for i, rule in enumerate(lexicon.urgency):
+    urgent = 0
+    for i in sorted(hits):  # the rules that matched, in the data file's order; most mentions have none
         if urgent >= URGENCY_MAX:
             break
-        if i in hits:
-            points = min(rule.points, URGENCY_MAX - urgent)
-            urgent += points
-            add(points, f"Urgent: {rule.reason}")
+        points = min(lexicon.urgency[i].points, URGENCY_MAX - urgent)
+        urgent += points
+        add(points, f"Urgent: {lexicon.urgency[i].reason}")
     if inputs.followers is not None and inputs.followers > REACH_FROM:
         decades = math.log10(inputs.followers / REACH_FROM)
         add(min(REACH_MAX, round(REACH_PER_DECADE * decades)), f"Reach: {inputs.followers:,} followers")

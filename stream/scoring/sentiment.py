@@ -86,10 +86,10 @@ class CareSentiment:
         t = text if text.isascii() else self._with_emoji_described(text)
         t = t.strip()
         tokens, cap_diff = vader_tokens(t)
-        lowered = [w.lower() for w in tokens]
+        # Tokens hold no white space and str.lower never makes any, so this is each token lowered, in C.
+        lowered = " ".join(tokens).lower().split()
         vader, care_words, care_lexicon = self._vader, lex.words, self._care_lexicon
-        # VADER strips the "@" and reads "@united" as "united" (+1.8): a handle is not an opinion.
-        handles = frozenset(h.lower() for h in _HANDLE.findall(text)) if "@" in text else frozenset()
+        handles: frozenset[str] | None = None  # found only when a scored word could be one
         n = len(tokens)
         base = [0.0] * n  # what VADER gives a word it does not know, and a booster: most words
         fact = 0.0
@@ -109,9 +109,13 @@ class CareSentiment:
                 changed = True
                 if word.fact and valence < 0:
                     fact -= valence
-            elif base[i] != 0.0 and low in handles:
-                care[i] = 0.0
-                changed = True
+            elif base[i] != 0.0 and "@" in text:
+                # VADER strips the "@" and reads "@united" as "united" (+1.8): a handle is not an opinion.
+                if handles is None:
+                    handles = frozenset(h.lower() for h in _HANDLE.findall(text))
+                if low in handles:
+                    care[i] = 0.0
+                    changed = True
         if "but" in lowered:
             base = SentimentIntensityAnalyzer._but_check(tokens, base)
             care = SentimentIntensityAnalyzer._but_check(tokens, care) if changed else list(base)
@@ -121,7 +125,7 @@ class CareSentiment:
         words = tokenize(lower)
         word_set = frozenset(words)
         triggered, sarcasm_triggered, *also_hits = split(self._index.match(words, word_set), self._parts)
-        but = _BUT.search(lower) if triggered else None
+        but = _BUT.search(lower) if triggered and "but" in lower else None
         for index in triggered:
             phrase = lex.phrases[index]
             for m in phrase.pattern.finditer(lower):

@@ -98,3 +98,11 @@ def test_combined_index_finds_what_each_index_finds() -> None:
         words = tokenize(text)
         assert split(both.match(words), 2) == [a.match(words), b.match(words)], text
         assert both.match(tuple(words)) == both.match(words)
+
+
+def test_keyword_index_tokens_holding_spaces_match_token_by_token() -> None:
+    index = KeywordIndex.build([(1, ["on hold"]), (2, ["cancel*"])])
+    assert index.match(["on", "hold x"]) == set()
+    assert index.match(["my bag", "on", "hold"]) == {1}
+    assert index.match(["not cancel", "me"]) == set()
+    assert index.match(["x y", "cancelled"]) == {2}
