@@ -43,6 +43,16 @@ def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
 
+def _boosted(valence: float, booster: float, capped: bool, damping: float) -> float:
+    """VADER's `scalar_inc_dec` for a booster `damping` words away, added to `valence`."""
+    scalar = -booster if valence < 0 else booster
+    if capped:
+        scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+    if damping != 1.0 and scalar != 0:
+        scalar *= damping
+    return valence + scalar
+
+
 class FastVader(SentimentIntensityAnalyzer):
     def valence_at(
         self, lexicon: Mapping[str, float], words: list[str], lowered: list[str], cap_diff: bool, i: int
@@ -60,24 +70,35 @@ class FastVader(SentimentIntensityAnalyzer):
             valence = lexicon[low] * N_SCALAR
         if cap_diff and words[i].isupper():
             valence = valence + C_INCR if valence > 0 else valence - C_INCR
-        for start_i in range(3):
-            j = i - start_i - 1
-            if j < 0 or lowered[j] in lexicon:
-                continue
-            booster = BOOSTER_DICT.get(lowered[j])
-            if booster is not None:  # scalar_inc_dec, damped by distance
-                scalar = -booster if valence < 0 else booster
-                if cap_diff and words[j].isupper():
-                    scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
-                if start_i == 1 and scalar != 0:
-                    scalar *= 0.95
-                elif start_i == 2 and scalar != 0:
-                    scalar *= 0.9
-                valence += scalar
-            valence = self._negation_check(valence, lowered, start_i, i)
-            if start_i == 2 and not (
-                _IDIOM_FIRST.isdisjoint(lowered[i - 3 : i + 1]) or _IDIOM_SECOND.isdisjoint(lowered[i - 2 : i + 2])
-            ):
+        # VADER's loop over the three words before, unrolled: its boosters, then `_negation_check` for that
+        # distance, inlined; the words are lowercased already.
+        if i > 0 and (w1 := lowered[i - 1]) not in lexicon:
+            if (booster := BOOSTER_DICT.get(w1)) is not None:
+                valence = _boosted(valence, booster, cap_diff and words[i - 1].isupper(), 1.0)
+            if w1 in _NEGATE or "n't" in w1:
+                valence *= N_SCALAR
+        if i > 1 and (w2 := lowered[i - 2]) not in lexicon:
+            if (booster := BOOSTER_DICT.get(w2)) is not None:
+                valence = _boosted(valence, booster, cap_diff and words[i - 2].isupper(), 0.95)
+            w1 = lowered[i - 1]
+            if w2 == "never" and w1 in _SO_THIS:
+                valence *= 1.25
+            elif w2 == "without" and w1 == "doubt":
+                pass
+            elif w2 in _NEGATE or "n't" in w2:
+                valence *= N_SCALAR
+        if i > 2 and (w3 := lowered[i - 3]) not in lexicon:
+            if (booster := BOOSTER_DICT.get(w3)) is not None:
+                valence = _boosted(valence, booster, cap_diff and words[i - 3].isupper(), 0.9)
+            w2, w1 = lowered[i - 2], lowered[i - 1]
+            if (w3 == "never" and w2 in _SO_THIS) or w1 in _SO_THIS:
+                valence *= 1.25
+            elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
+                pass
+            elif w3 in _NEGATE or "n't" in w3:
+                valence *= N_SCALAR
+            near_idiom = not _IDIOM_FIRST.isdisjoint(lowered[i - 3 : i + 1])
+            if near_idiom and not _IDIOM_SECOND.isdisjoint(lowered[i - 2 : i + 2]):
                 valence = self._special_idioms_check(valence, lowered, i)
         if i > 1 and lowered[i - 1] == "least" and "least" not in lexicon:
             if lowered[i - 2] != "at" and lowered[i - 2] != "very":

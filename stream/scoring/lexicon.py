@@ -33,6 +33,7 @@ class Phrase:
     pattern: re.Pattern[str]
     valence: float
     fact: bool
+    loose: re.Pattern[str]  # the pattern without its word edges: see `loosen`
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class CareLexicon:
     phrase_triggers: KeywordIndex  # group = index into `phrases`: only triggered phrases are matched
     polite: frozenset[str]
     gratitude: re.Pattern[str]
+    gratitude_loose: re.Pattern[str]
     sarcasm: tuple[re.Pattern[str], ...]
     sarcasm_triggers: KeywordIndex  # group = index into `sarcasm`
     urgency: tuple[UrgencyRule, ...]
@@ -65,6 +67,14 @@ def compile_any(patterns: list[str], where: str) -> re.Pattern[str]:
         return re.compile("|".join(bounded(p) for p in patterns) or r"(?!x)x")
     except re.error as exc:
         raise LexiconError(f"{where}: bad pattern: {exc}") from exc
+
+
+def loosen(patterns: list[str]) -> re.Pattern[str]:
+    """The patterns without the word edges `bounded` puts around them: wherever a bounded pattern matches,
+    this one matches too, so a text it finds nothing in needs no bounded search. It is the faster search:
+    a pattern that starts with a lookbehind is tried at every position, one that starts with a literal
+    only where that literal's first character stands."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x")
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
@@ -90,7 +100,8 @@ def parse_lexicon(data: Any) -> CareLexicon:
             pattern, valence = str(entry["pattern"]), float(entry["valence"])
         except (TypeError, KeyError, ValueError) as exc:
             raise LexiconError(f"phrases[{i}]: needs `pattern` and a numeric `valence`") from exc
-        phrases.append(Phrase(_compile(pattern, f"phrases[{i}]"), valence, bool(entry.get("fact", False))))
+        compiled = _compile(pattern, f"phrases[{i}]")
+        phrases.append(Phrase(compiled, valence, bool(entry.get("fact", False)), loosen([pattern])))
         triggers.append((i, _terms(entry, "triggers", f"phrases[{i}]")))
     sarcasm: list[re.Pattern[str]] = []
     sarcasm_triggers: list[tuple[int, list[str]]] = []
@@ -107,13 +118,15 @@ def parse_lexicon(data: Any) -> CareLexicon:
         except (TypeError, KeyError, ValueError) as exc:
             raise LexiconError(f"urgency[{i}]: needs `reason` and integer `points`") from exc
         urgency_terms.append((i, _terms(entry, "terms", f"urgency[{i}]")))
+    gratitude = [str(p) for p in data.get("gratitude") or []]
     return CareLexicon(
         version=data["version"],
         words=words,
         phrases=tuple(phrases),
         phrase_triggers=KeywordIndex.build(triggers),
         polite=frozenset(str(w).lower() for w in data.get("polite") or []),
-        gratitude=compile_any([str(p) for p in data.get("gratitude") or []], "gratitude"),
+        gratitude=compile_any(gratitude, "gratitude"),
+        gratitude_loose=loosen(gratitude),
         sarcasm=tuple(sarcasm),
         sarcasm_triggers=KeywordIndex.build(sarcasm_triggers),
         urgency=tuple(urgency),

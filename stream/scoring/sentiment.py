@@ -128,6 +128,8 @@ class CareSentiment:
         but = _BUT.search(lower) if triggered and "but" in lower else None
         for index in triggered:
             phrase = lex.phrases[index]
+            if phrase.loose.search(lower) is None:  # most triggered phrases are not there; see `loosen`
+                continue
             for m in phrase.pattern.finditer(lower):
                 valence = phrase.valence
                 if _NEGATED_BEFORE.search(lower, max(0, m.start() - 30), m.start()):
@@ -138,22 +140,22 @@ class CareSentiment:
                 if phrase.fact and valence < 0:
                     fact -= valence
 
-        sarcastic = any(
-            lex.sarcasm[i].search(lower) is not None
-            for i in sarcasm_triggered
-        )
-        if fact >= FACT_WEIGHT_FOR_POLITENESS and lex.gratitude.search(lower) is None:
+        sarcastic = bool(sarcasm_triggered) and any(lex.sarcasm[i].search(lower) is not None for i in sarcasm_triggered)
+        if fact >= FACT_WEIGHT_FOR_POLITENESS and (
+            lex.gratitude_loose.search(lower) is None or lex.gratitude.search(lower) is None
+        ):
             for i, low in enumerate(lowered):
                 if low in lex.polite and care[i] > 0:
                     care[i] = 0.0
         if sarcastic and fact > 0:
             care = [v * SARCASM_FLIP if v > 0 else v for v in care]
 
-        punctuation = vader._punctuation_emphasis(t)
+        # VADER's emphasis counts "!" and "?": 0.0 without either, as it would compute.
+        punctuation = vader._punctuation_emphasis(t) if "!" in t or "?" in t else 0.0
         vader_compound = _compound(base, punctuation)
-        compound = _compound(care, punctuation)
+        compound = vader_compound if care == base else _compound(care, punctuation)  # most texts: no care word
         label, vader_label = label_for(compound), label_for(vader_compound)
-        flipped = {label, vader_label} == {"positive", "negative"}
+        flipped = label != vader_label and "neutral" not in (label, vader_label)  # positive against negative
         mixed = abs(compound) < 0.5 and max(care, default=0.0) >= 1.5 and min(care, default=0.0) <= -1.5
         question = "?" in text or _QUESTION_START.match(lower) is not None
         sentiment = Sentiment(

@@ -35,3 +35,25 @@ def test_the_care_reading_keeps_stock_vader_compounds() -> None:
              "NOT bad, not BAD at all!!! ?? :D <3", "The flight was GREAT but the crew was rude", ""]
     for text in TEXTS + extra:
         assert care.read(text).sentiment.vader_compound == stock.polarity_scores(text)["compound"], text
+
+
+def test_the_care_reading_keeps_stock_vader_compounds_on_word_salad() -> None:
+    """Seeded random runs of the words VADER's rules look at (boosters, negations, idioms, "but", "least",
+    ALL CAPS) next to sentiment words: every branch of the unrolled look-back in `valence_at`."""
+    import random
+
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SPECIAL_CASES
+
+    from stream.scoring.lexicon import load_lexicon
+    from stream.scoring.sentiment import CareSentiment
+
+    stock, care = SentimentIntensityAnalyzer(), CareSentiment(load_lexicon())
+    rnd = random.Random(7)
+    pool = (rnd.sample(sorted(stock.lexicon), 200) + sorted(BOOSTER_DICT)[:60] + list(NEGATE)
+            + [w for idiom in SPECIAL_CASES for w in idiom.split()]
+            + ["never", "so", "this", "without", "doubt", "no", "or", "nor", "least", "at", "very", "but", "kind",
+               "of", "delayed", "please", "!"])
+    for _ in range(3000):
+        words = [rnd.choice(pool) for _ in range(rnd.randint(1, 12))]
+        text = " ".join(w.upper() if rnd.random() < 0.2 else w for w in words)
+        assert care.read(text).sentiment.vader_compound == stock.polarity_scores(text)["compound"], text
