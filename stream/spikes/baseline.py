@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from stream.spikes.calibration import Calibration
 from stream.spikes.config import DetectorConfig
 from stream.spikes.stats import score as tail_score
 
@@ -83,6 +84,7 @@ class Baseline:
         self.disp_pending: deque[list[tuple[int, float, float, float]]] = deque()
         self._disp_delay = max(config.windows)
         self.mu = 0.0  # prediction for the current bucket
+        self.calibration = Calibration(config)
 
     # -- prediction ---------------------------------------------------------------------------------
     @property
@@ -175,7 +177,12 @@ class Baseline:
     def scan(self, observed: float, windows: tuple[int, ...], min_count: float, min_excess: float,
              min_ratio: float, share: float = 1.0) -> Window | None:
         """The most significant trailing window (ending with `observed`) that passes every gate; `share` is
-        how much of the current bucket `observed` covers (its expected level is pro-rated)."""
+        how much of the current bucket `observed` covers (its expected level is pro-rated). Scores are
+        calibrated to the series' own history (`calibration.py`)."""
+        return self._scan(observed, windows, min_count, min_excess, min_ratio, share, self.calibration.factor())
+
+    def _scan(self, observed: float, windows: tuple[int, ...], min_count: float, min_excess: float,
+              min_ratio: float, share: float, factor: float) -> Window | None:
         best: Window | None = None
         x_sum, mu_sum, n = observed, self.mu * share, 1
         history = reversed(self.last)
@@ -190,7 +197,7 @@ class Baseline:
             if x_sum < min_count or x_sum - mu_sum < min_excess or x_sum < min_ratio * mu_sum:
                 continue
             # A window's total is one NB draw of mean mu_sum, with the noise learned for that length.
-            s = tail_score(x_sum, mu_sum, self.window_dispersion(w))
+            s = tail_score(x_sum, mu_sum, self.window_dispersion(w)) * factor
             if best is None or s > best.score:
                 best = Window(w, x_sum, mu_sum, s)
         return best
@@ -199,6 +206,9 @@ class Baseline:
     def learn(self, observed: float, anomalous: bool) -> None:
         """Close the current bucket: remember a cleaned count, and the noise when the bucket was normal."""
         mu = self.mu
+        if self.closed:  # every bucket, gates off: how unusual this series' buckets usually are
+            raw = self._scan(observed, self.cfg.windows, 0.0, 1e-9, 0.0, 1.0, 1.0)
+            self.calibration.add(raw.score if raw is not None else 0.0)
         var = self.variance(mu)
         sd = math.sqrt(var)
         k = 1.0 if anomalous else _CLIP_SD
@@ -282,6 +292,7 @@ class Baseline:
             "normal_run": self.normal_run,
             "disp_pending": [[list(c) for c in cs] for cs in self.disp_pending],
             "mu": self.mu,
+            "calibration": self.calibration.to_dict(),
         }
 
     @classmethod
@@ -304,4 +315,5 @@ class Baseline:
         b.disp_pending.extend([(int(n), float(u), float(d), float(w)) for n, u, d, w in cs]
                               for cs in data.get("disp_pending", []))
         b.mu = float(data["mu"])
+        b.calibration = Calibration.from_dict(data.get("calibration", {}), config)
         return b

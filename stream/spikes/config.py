@@ -37,6 +37,15 @@ class DetectorConfig:
     dispersion_min: float = 0.01  # a floor on var = mu + d * mu^2: no series is ever purely Poisson
     dispersion_start: float = 0.1  # assumed until the series has taught us its own noise
     dispersion_span_buckets: int = 288
+    # Calibration to the series' own history (`calibration.py`): a series that rises "significantly" more
+    # often than this many times a week has heavier tails than the noise model; its scores are scaled so
+    # that its usual 1-in-100 bucket scores like a 1-in-100 bucket of a well-modelled series.
+    calibration_rate_per_week: float = 4.0
+    calibration_quantile: float = 0.99
+    calibration_reference: float = 2.6  # -log10 p of that quantile when the model fits (max over 4 windows)
+    calibration_half_life_days: float = 7.0
+    calibration_min_buckets: int = 50
+    calibration_gap_minutes: int = 60  # rises closer than this are one excursion
     # Life of an incident.
     warmup_minutes: int = 20
     warmup_buckets: int = 12
