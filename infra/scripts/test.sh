@@ -22,7 +22,7 @@ if [ $# -eq 0 ] && [ -z "${LC_SKIP_FAULTS:-}" ]; then
 else
   echo "== fault tests NOT run (LC_SKIP_FAULTS set or pytest arguments given): make faults runs them =="
 fi
-$BIN/pytest -q -p no:cacheprovider -n 2 --dist worksteal --ignore tests/faults tests "$@" || status=$?
+$BIN/pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=15 --ignore tests/faults tests "$@" || status=$?
 if [ -n "${faults_pid:-}" ]; then
   fstatus=0
   wait $faults_pid || fstatus=$?
