@@ -64,8 +64,10 @@ class Taxonomy:
         # Only categories with an `any` hit (or a `chars` hit) can match: most mentions have few.
         candidates = {h // 3 for h in hits if h % 3 == ANY}
         for i in self.char_categories:
-            if any(ch in lower for ch in self.categories[i].chars):
-                candidates.add(i)
+            for ch in self.categories[i].chars:
+                if ch in lower:
+                    candidates.add(i)
+                    break
         names = []
         for i in sorted(candidates):
             c = self.categories[i]

@@ -73,7 +73,7 @@ def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
     if hits is None:
         hits = lexicon.urgency_terms.match(inputs.words, inputs.word_set)
     urgent = 0
-    for i in sorted(hits):  # the rules that matched, in the data file's order; most mentions have none
+    for i in sorted(hits) if hits else ():  # the rules that matched, in the data file's order; most mentions have none
         if urgent >= URGENCY_MAX:
             break
         points = min(lexicon.urgency[i].points, URGENCY_MAX - urgent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
@@ -41,8 +41,9 @@ _QUESTION_START = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class SentimentReading:
+class SentimentReading(NamedTuple):
+    """A named tuple: immutable like a frozen dataclass, and about a microsecond cheaper to build."""
+
     sentiment: Sentiment
     fact_weight: float  # summed weight of complaint facts found ("delayed", "on hold", ...)
     sarcastic: bool
@@ -180,6 +181,8 @@ class CareSentiment:
 def _compound(sentiments: list[float], punctuation: float) -> float:
     """VADER's sum, punctuation emphasis and normalisation, without its pos/neu/neg split we do not use."""
     total = float(sum(sentiments))
+    if total == 0:
+        return total  # what normalize and round give for zero: most texts have no sentiment word
     if total > 0:
         total += punctuation
     elif total < 0:
