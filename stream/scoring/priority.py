@@ -53,18 +53,21 @@ def _points(n: float) -> str:
 _INTENT_REASONS = {intent: f"Intent is {intent}: {_points(p)}." for intent, p in INTENT_POINTS.items() if p > 0}
 
 
+def _add(reasons: list[str], points: float, why: str) -> float:
+    """The points a part adds, explained in `reasons` when there are any."""
+    if points > 0:
+        reasons.append(f"{why}: {_points(points)}.")
+        return points
+    return 0
+
+
 def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
     reasons: list[str] = []
     total = 0.0
-
-    def add(points: float, why: str) -> None:
-        nonlocal total
-        if points > 0:
-            total += points
-            reasons.append(f"{why}: {_points(points)}.")
-
     if inputs.compound < 0:
-        add(round(NEGATIVITY_MAX * -inputs.compound), f"Negative sentiment (compound {inputs.compound:.2f})")
+        total += _add(
+            reasons, round(NEGATIVITY_MAX * -inputs.compound), f"Negative sentiment (compound {inputs.compound:.2f})"
+        )
     intent_reason = _INTENT_REASONS.get(inputs.intent)
     if intent_reason is not None:
         total += INTENT_POINTS[inputs.intent]
@@ -78,21 +81,24 @@ def prioritise(inputs: PriorityInputs, lexicon: CareLexicon) -> Priority:
             break
         points = min(lexicon.urgency[i].points, URGENCY_MAX - urgent)
         urgent += points
-        add(points, f"Urgent: {lexicon.urgency[i].reason}")
+        total += _add(reasons, points, f"Urgent: {lexicon.urgency[i].reason}")
     if inputs.followers is not None and inputs.followers > REACH_FROM:
         decades = math.log10(inputs.followers / REACH_FROM)
-        add(min(REACH_MAX, round(REACH_PER_DECADE * decades)), f"Reach: {inputs.followers:,} followers")
+        reach = min(REACH_MAX, round(REACH_PER_DECADE * decades))
+        total += _add(reasons, reach, f"Reach: {inputs.followers:,} followers")
     if inputs.linked:
-        add(LINKED_POINTS, "Linked loyalty member")
+        total += _add(reasons, LINKED_POINTS, "Linked loyalty member")
         if inputs.tier:
             tier_points = TIER_POINTS.get(inputs.tier.strip().lower(), UNKNOWN_TIER_POINTS)
-            add(tier_points, f"Loyalty tier {inputs.tier}")
+            total += _add(reasons, tier_points, f"Loyalty tier {inputs.tier}")
     if inputs.repeat_complaints > 0:
-        add(
+        total += _add(
+            reasons,
             min(REPEAT_MAX, REPEAT_POINTS * inputs.repeat_complaints),
             f"{inputs.repeat_complaints} earlier complaint(s) from this author",
         )
     if inputs.waited_seconds >= 60:
         minutes = inputs.waited_seconds / 60
-        add(min(WAIT_MAX, math.floor(minutes / WAIT_POINTS_PER_MINUTES)), f"Waited {minutes:.0f} min")
+        waited = min(WAIT_MAX, math.floor(minutes / WAIT_POINTS_PER_MINUTES))
+        total += _add(reasons, waited, f"Waited {minutes:.0f} min")
     return Priority(score=float(min(100.0, total)), reasons=reasons)
