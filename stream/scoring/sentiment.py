@@ -84,8 +84,8 @@ class CareSentiment:
 
     def read(self, text: str) -> SentimentReading:
         lex = self.lexicon
+        # VADER strips the text too; splitting at white space and counting "!" and "?" need no strip.
         t = text if text.isascii() else self._with_emoji_described(text)
-        t = t.strip()
         tokens, cap_diff = vader_tokens(t)
         # Tokens hold no white space and str.lower never makes any, so this is each token lowered, in C.
         lowered = " ".join(tokens).lower().split()
@@ -99,8 +99,10 @@ class CareSentiment:
         # "kind of" is a hedge, not kindness.
         hits = [i for i, low in enumerate(lowered)
                 if low in opinion and not (low == "kind" and lowered[i + 1 : i + 2] == ["of"])]
+        vader_lexicon = vader.lexicon
         for i in hits:
-            base[i] = vader.valence_at(vader.lexicon, tokens, lowered, cap_diff, i)
+            if lowered[i] in vader_lexicon:  # else 0.0: a care word VADER does not know
+                base[i] = vader.valence_at(vader_lexicon, tokens, lowered, cap_diff, i)
         care = list(base)
         for i in hits:
             low = lowered[i]
