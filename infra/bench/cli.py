@@ -57,6 +57,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+IN_PROCESS = {"scoring", "contracts", "rules"}
+
+
+def _require_engines(settings: Settings) -> None:
+    """A clear message instead of a client's stack trace when the engines are not up."""
+    from infra.bench.stages import StageError
+    from infra.engines.local import es_health, kafka_ready
+
+    client_log = logging.getLogger("kafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)  # its connection errors would bury the one line that matters
+    try:
+        kafka_up = kafka_ready(settings.kafka_bootstrap)
+    finally:
+        client_log.setLevel(level)
+    down = [what for what, up in (("Kafka at " + settings.kafka_bootstrap, kafka_up),
+                                  ("Elasticsearch at " + settings.es_url, es_health(settings.es_url) is not None))
+            if not up]
+    if down:
+        raise StageError(f"{' and '.join(down)} not reachable: start them with `listening-center engines start` "
+                         "(or `make run`), or run only the in-process stages: --only scoring,contracts,rules")
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     from infra.bench import cpu, stages, workload
 
@@ -64,6 +87,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     plan = stages.Plan(count=count, rate=args.rate or (200.0 if args.quick else 1000.0),
                        seconds=args.seconds or (5.0 if args.quick else 30.0), progress=None if not args.json else False)
     base = Settings.from_env()
+    if set(args.only) - IN_PROCESS:
+        _require_engines(base)
     sampler = PeakSampler()
     sampler.watch_engines()
     sampler.watch_self()
