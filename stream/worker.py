@@ -61,6 +61,9 @@ def build_app(settings: Settings) -> faust.App:
         topic_partitions=4,
         topic_replication_factor=settings.kafka_replication,
         producer_acks=-1,
+        # Batch what the agents produce for 10 ms: one produce request per message made socket writes the
+        # worker's largest single cost under load (py-spy), for a delay nobody in care can notice.
+        producer_linger=0.01,
         web_enabled=False,
         datadir=str(datadir),
         broker_commit_every=500,
