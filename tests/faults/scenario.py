@@ -367,6 +367,50 @@ def topic_values(settings: Settings, name: str) -> list[bytes]:
         consumer.close()
 
 
+def locate(settings: Settings, name: str, ids: set[str]) -> dict[str, list[tuple[int, int]]]:
+    """(partition, offset) of each record of `ids` on a topic: the records of mentions.raw are keyed by id,
+    mentions.scored carries the id in its value."""
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = settings.topic(name)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             receive_message_max_bytes=64 * 1024 * 1024)
+    found: dict[str, list[tuple[int, int]]] = collections.defaultdict(list)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(parts)
+        ends = consumer.end_offsets(parts)
+        consumer.seek_to_beginning(*parts)
+        deadline = time.monotonic() + 60
+        while any(consumer.position(tp) < ends[tp] for tp in parts) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                for r in batch:
+                    key = r.key.decode(errors="replace") if r.key else ""
+                    if key not in ids and r.value:
+                        try:
+                            key = str(json.loads(r.value).get("mention", {}).get("id", ""))
+                        except (ValueError, AttributeError):
+                            continue
+                    if key in ids:
+                        found[key].append((r.partition, r.offset))
+        return dict(found)
+    finally:
+        consumer.close()
+
+
+def group_offsets(settings: Settings, group: str) -> dict[str, int]:
+    """Committed offsets of a consumer group, as `topic[partition]` -> offset."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000)
+    try:
+        return {f"{tp.topic}[{tp.partition}]": meta.offset
+                for tp, meta in sorted(admin.list_consumer_group_offsets(group).items())}
+    finally:
+        admin.close()
+
+
 class Index:
     """Counts in Elasticsearch by mention id (the document `_id`), over every monthly index of the alias."""
 
@@ -383,6 +427,11 @@ class Index:
         except Exception:  # not there yet, or Elasticsearch is down: nothing counts
             return 0
         return int(resp["count"])
+
+    def present(self, ids: set[str]) -> set[str]:
+        self.es.indices.refresh(index=self.alias)
+        resp = self.es.search(index=self.alias, query={"ids": {"values": sorted(ids)}}, size=len(ids), source=False)
+        return {h["_id"] for h in resp["hits"]["hits"]}
 
     def all_docs(self) -> list[tuple[str, dict[str, Any]]]:
         from elasticsearch import helpers
@@ -475,6 +524,24 @@ class Scenario:
         took = time.monotonic() - since if indexed >= len(sent) else None
         self.report.faults.append(FaultResult(fault, len(sent), indexed, took))
         say(f"{fault}: {indexed}/{len(sent)} searchable, catch-up {took if took is None else round(took, 1)} s")
+        if took is None:
+            self._diagnose(sent)
+
+    def _diagnose(self, sent: set[str]) -> None:
+        """Where the mentions that never became searchable are: which partition and offset of mentions.raw,
+        whether the worker scored them, and the groups' committed offsets (the evidence a stall or a lost
+        commit leaves, gone once the engine pair is torn down)."""
+        try:
+            missing = sent - self.index.present(sent)
+            say(f"not searchable: {len(missing)} mention(s), e.g. {sorted(missing)[:5]}")
+            raw = locate(self.settings, "mentions.raw", missing)
+            scored = locate(self.settings, "mentions.scored", missing)
+            for mid in sorted(missing)[:20]:
+                say(f"  {mid}: mentions.raw at {raw.get(mid, [])}, mentions.scored at {scored.get(mid, [])}")
+            for group in (self.settings.topic("listening-center"), self.settings.topic("lc-indexer")):
+                say(f"  committed offsets of {group}: {group_offsets(self.settings, group)}")
+        except Exception as exc:  # the diagnosis must not hide the failure it explains
+            say(f"diagnosis failed: {exc!r}")
 
     def _faults(self) -> None:
         sup, pair, gap = self.sup, self.pair, self.config.gap
