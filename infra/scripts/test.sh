@@ -14,36 +14,28 @@ if ! $BIN/listening-center engines status >/dev/null 2>&1; then
   $BIN/listening-center engines start || { echo "could not start Kafka/Elasticsearch (see above)"; exit 1; }
   trap '$BIN/listening-center engines stop' EXIT
 fi
-# Two long tests run beside the rest (which runs on 2 xdist workers), so the suite takes about as long as
-# its slowest part, not their sum: the fault test on an engine pair of its own, and the alerting end to
-# end, which waits in real time for a demo incident (about 4.5 minutes, mostly idle). Inside xdist the
-# latter would start only when its worker reached it and then hold that worker to the end.
-E2E=tests/integration/test_alerting_e2e.py
-side=()
+# The fault test runs on an engine pair of its own, beside the rest (which runs on 2 xdist workers): the
+# suite then takes about as long as its slowest part, not their sum. The alerting end to end (4-5 minutes,
+# real time, mostly waiting) ran beside it too for a while, which cut a minute; but the extra load made the
+# fault test hit a faust offset race that loses mentions on a worker restart (1 run in 4; docs/reliability.md),
+# so it runs inside xdist again until that race is fixed.
 if [ $# -eq 0 ] && [ -z "${LC_SKIP_FAULTS:-}" ]; then
   $BIN/pytest -q -p no:cacheprovider tests/faults > test-artifacts/faults-pytest.log 2>&1 &
-  side+=("$!:fault tests (tests/faults, own engine pair):test-artifacts/faults-pytest.log")
+  faults_pid=$!
 else
   echo "== fault tests NOT run (LC_SKIP_FAULTS set or pytest arguments given): make faults runs them =="
 fi
-rest=(tests)
-if [ $# -eq 0 ]; then
-  $BIN/pytest -q -p no:cacheprovider --durations=1 $E2E > test-artifacts/alerting-e2e-pytest.log 2>&1 &
-  side+=("$!:alerting end to end ($E2E, beside the rest):test-artifacts/alerting-e2e-pytest.log")
-  rest=(--ignore "$E2E" tests)
+$BIN/pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=15 --ignore tests/faults tests "$@" || status=$?
+if [ -n "${faults_pid:-}" ]; then
+  fstatus=0
+  wait $faults_pid || fstatus=$?
+  echo "== fault tests (tests/faults, own engine pair) =="
+  cat test-artifacts/faults-pytest.log
+  [ $fstatus -eq 0 ] || status=$fstatus
 fi
-$BIN/pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=15 --ignore tests/faults "${rest[@]}" "$@" || status=$?
-for entry in "${side[@]}"; do
-  pid=${entry%%:*}; rest_of=${entry#*:}; title=${rest_of%:*}; log=${rest_of##*:}
-  sstatus=0
-  wait "$pid" || sstatus=$?
-  echo "== $title =="
-  cat "$log"
-  [ $sstatus -eq 0 ] || status=$sstatus
-done
 
-# After the rest, not beside it: with these beside it too, the 2 cores were oversubscribed and the one run
-# tried lost 12 mentions in the fault test (docs/reliability.md, "Open: a stalled partition under load").
+# After the rest, not beside it: with these beside it too, the 2 cores were oversubscribed and the fault
+# test lost mentions (docs/reliability.md).
 if [ $status -eq 0 ] && [ -z "${LC_SKIP_POSTGRES:-}" ]; then
   echo "== database tests on PostgreSQL =="
   bash infra/scripts/with-postgres.sh $BIN/pytest -q -p no:cacheprovider -m postgres_too tests || status=$?
