@@ -13,13 +13,6 @@
    faust never reads it again, the partition's commit stalls and the worker's watchdog restarts the worker,
    which reads it from there (`stream/watchdog.py`). Duplicates downstream are harmless (idempotent writes);
    a loss is not.
-3. Under load a restarted worker still lost the first two records after its committed offset on some
-   partitions without ever handing them to the stream (docs/reliability.md): faust's off-by-one lets one
-   through and its read-offset gap bookkeeping the other. For the topics named at `install`
-   (`mentions.raw`) nothing is committed until the record *at* the committed offset has been processed by
-   this process: a partition whose next record never reaches the stream stalls instead, and the watchdog
-   restarts the worker, which reads it. (Not for compacted topics, whose committed offset may point at a
-   record compaction removed.)
 """
 
 from __future__ import annotations
@@ -34,9 +27,6 @@ _installed = False
 stock_new_offset = Consumer._new_offset  # faust's own, kept for the tests that show why the fix exists
 # Offsets per partition that were delivered to this process but skipped, not yet processed since.
 _skipped: defaultdict[Any, set[int]] = defaultdict(set)
-# For the strict topics: offsets processed (acked by an agent) and not yet committed, per partition.
-_processed: defaultdict[Any, set[int]] = defaultdict(set)
-_strict_topics: set[str] = set()
 
 
 def commit_limit(proposed: int | None, skipped: Iterable[int], committed: int | None) -> int | None:
@@ -56,14 +46,8 @@ def commit_limit(proposed: int | None, skipped: Iterable[int], committed: int | 
     return limit
 
 
-def head_processed(committed: int | None, processed: set[int]) -> bool:
-    """Whether a commit may move: the record at the committed offset (the next to read) was processed."""
-    return committed is None or committed in processed
-
-
-def install(strict_topics: Iterable[str] = ()) -> None:
+def install() -> None:
     global _installed
-    _strict_topics.update(strict_topics)
     if _installed:
         return
     original_ack = Consumer.ack
@@ -77,18 +61,9 @@ def install(strict_topics: Iterable[str] = ()) -> None:
         pending = _skipped.get(message.tp)
         if pending:
             pending.discard(message.offset)
-        if message.tp.topic in _strict_topics:
-            _processed[message.tp].add(message.offset)
         return result
 
     def new_offset(self: Consumer, tp: Any) -> int | None:
-        if tp.topic in _strict_topics:
-            committed = self._committed_offset[tp]
-            done = _processed[tp]
-            if committed is not None:
-                done.difference_update([o for o in done if o < committed])
-            if not head_processed(committed, done):
-                return None  # faust's acked list stays as it is for the next try
         proposed = original_new_offset(self, tp)
         pending = _skipped.get(tp)
         if not pending:
