@@ -17,7 +17,7 @@ fi
 # The fault test runs on an engine pair of its own, beside the rest (which runs on 2 xdist workers): the
 # suite then takes about as long as its slowest part, not their sum. The alerting end to end (4-5 minutes,
 # real time, mostly waiting) ran beside it too for a while, which cut a minute; but the extra load made the
-# fault test hit a faust offset race that loses mentions on a worker restart (1 run in 4; docs/reliability.md),
+# fault test hit a faust offset race that loses mentions on a worker restart (2 runs of 5; docs/reliability.md),
 # so it runs inside xdist again until that race is fixed.
 if [ $# -eq 0 ] && [ -z "${LC_SKIP_FAULTS:-}" ]; then
   $BIN/pytest -q -p no:cacheprovider tests/faults > test-artifacts/faults-pytest.log 2>&1 &
