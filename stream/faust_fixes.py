@@ -1,78 +1,83 @@
-"""Fixes for faust-streaming (0.15.x) that the worker installs before it builds its app.
+"""A fix for faust-streaming (0.15.x) offset commits that the worker installs before it builds its app.
 
-1. During a rebalance (a worker killed and restarted, a broker restarted) faust's stream skips events fetched
-   under the previous consumer generation or while flow control is off, meaning to read them again after it
-   seeks back to the committed offsets; but it acks them on the way out (faust/streams.py, `value is
-   skipped_value` in `_py_aiter`), so the next commit moves past them and they are never processed: the fault
-   tests lost 3 of 5,000 mentions on one `kill -9` of the worker. An event that was never handed to an agent
-   (never tracked) must not be acked; it is read again from the committed offset.
-2. Leaving it unacked is not enough: faust's `_new_offset` commits the first run of consecutive acked offsets
-   and lets one missing offset at the head pass (`min(acked) - committed > 1`, there to step over a record
-   compaction removed), so a single skipped event right at the committed offset was still committed past,
-   and lost. The commit now stops at the lowest offset this process skipped and has not processed since; if
-   faust never reads it again, the partition's commit stalls and the worker's watchdog restarts the worker,
-   which reads it from there (`stream/watchdog.py`). Duplicates downstream are harmless (idempotent writes);
-   a loss is not.
+What the fault tests found (docs/reliability.md): after a worker was killed and restarted, records of
+`mentions.raw` that never reached the agent were committed past, and so lost (3 of 5,000 on one `kill -9`;
+under load, two consecutive records in each of three partitions). faust decides the commit from its own
+ack list, and two of its rules count as done what was never processed:
+- `_new_offset` lets one missing offset at the head pass (`min(acked) - committed > 1`), and a jump of two
+  or more in read offsets is recorded as a gap that counts as acked (`_add_gap`); after a seek the read
+  offset means "next to read", elsewhere "last read", so the first records after a seek that never reach
+  the stream (fetched under the previous consumer generation and dropped) are committed past.
+- aiokafka's `seek_to_committed` does not seek a partition whose committed offset is None or 0, so a
+  second seek in one assignment leaves the consumer wherever it had fetched to.
+
+So for the source topics the worker names, faust's bookkeeping no longer decides the commit: a
+`CommitGuard` (stream/commit_guard.py) commits only the contiguous run of offsets the agents reported
+done (`processed`) since the partition was sought to its committed offset, and such a partition is
+sought there even when aiokafka would not.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from faust.transport.consumer import Consumer
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer
+from faust.types import TP
 
-_installed = False
+from stream.commit_guard import CommitGuard
+
+log = logging.getLogger("lc.worker")
+
 stock_new_offset = Consumer._new_offset  # faust's own, kept for the tests that show why the fix exists
-# Offsets per partition that were delivered to this process but skipped, not yet processed since.
-_skipped: defaultdict[Any, set[int]] = defaultdict(set)
+guard: CommitGuard[TP] = CommitGuard()
+_guarded: set[str] = set()
+_installed = False
 
 
-def commit_limit(proposed: int | None, skipped: Iterable[int], committed: int | None) -> int | None:
-    """The offset that may be committed for a partition (Kafka's meaning: the next offset to read).
+def processed(message: Any) -> None:
+    """The agent is done with this record of a guarded topic (its output is sent): it may be committed past.
 
-    `proposed` is what faust would commit, `skipped` the offsets skipped and not processed since, `committed`
-    what is committed now. A skipped offset below `committed` was processed under another assignment and no
-    longer matters. Returns None when nothing can be committed."""
-    if proposed is None:
-        return None
-    held = [o for o in skipped if o < proposed and (committed is None or o >= committed)]
-    if not held:
-        return proposed
-    limit = min(held)
-    if committed is not None and limit <= committed:
-        return None
-    return limit
+    Called by the agent itself, not from faust's ack: faust's compiled stream iterator (faust/_cython)
+    acks inline, without calling `Consumer.ack`, so a wrapper there never runs."""
+    guard.processed(message.tp, message.offset)
 
 
-def install() -> None:
+def install(topics: Iterable[str] = ()) -> None:
+    """Guard the commits of these topics (their offsets must be contiguous: not compacted, no transactions)."""
     global _installed
+    _guarded.update(topics)
     if _installed:
         return
-    original_ack = Consumer.ack
     original_new_offset = Consumer._new_offset
-
-    def ack(self: Consumer, message: Any) -> bool:
-        if not message.tracked:  # skipped in a rebalance: leave it unacked so it is read again
-            _skipped[message.tp].add(message.offset)
-            return False
-        result: bool = original_ack(self, message)
-        pending = _skipped.get(message.tp)
-        if pending:
-            pending.discard(message.offset)
-        return result
+    original_seek_to_committed = ThreadDelegateConsumer.seek_to_committed
+    original_revoked = Consumer.on_partitions_revoked
 
     def new_offset(self: Consumer, tp: Any) -> int | None:
-        proposed = original_new_offset(self, tp)
-        pending = _skipped.get(tp)
-        if not pending:
+        proposed = original_new_offset(self, tp)  # still called: it trims faust's own ack list
+        if tp.topic not in _guarded:
             return proposed
-        committed = self._committed_offset[tp]
-        if committed is not None:
-            pending.difference_update([o for o in pending if o < committed])
-        return commit_limit(proposed, pending, committed)
+        return guard.commit_offset(tp)
 
-    Consumer.ack = ack  # type: ignore[method-assign]
+    async def seek_to_committed(self: ThreadDelegateConsumer) -> Mapping[Any, int]:
+        committed: Mapping[Any, int] = await original_seek_to_committed(self)
+        mine = [tp for tp in committed if tp.topic in _guarded]
+        if mine:
+            earliest = await self.earliest_offsets(*mine)
+            for tp in mine:
+                offset = committed[tp]
+                base = guard.reset(tp, offset, earliest.get(tp, 0))
+                log.debug("commit guard: %s[%s] committed %s, counting from %s", tp.topic, tp.partition, offset, base)
+                if not offset:  # aiokafka left it where it was (see 3. above): put it where the guard counts
+                    await self._seek(tp, base)
+        return committed
+
+    async def on_partitions_revoked(self: Consumer, revoked: set[Any]) -> None:
+        await original_revoked(self, revoked)
+        guard.forget(tp for tp in revoked if tp.topic in _guarded)
+
     Consumer._new_offset = new_offset  # type: ignore[method-assign]
+    ThreadDelegateConsumer.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+    Consumer.on_partitions_revoked = on_partitions_revoked  # type: ignore[method-assign]
     _installed = True

@@ -1,7 +1,9 @@
 """The stream worker: faust-streaming agents around the pure steps in stream/pipeline.py and stream/spikes.
 
-Delivery: at-least-once. faust acks an event when the agent has finished with it, and before it commits
-offsets it flushes the producer (faust/transport/consumer.py `_commit_tps`), so a scored mention is in Kafka
+Delivery: at-least-once. An agent reports each record it has finished (`faust_fixes.processed`), and the
+commit of mentions.raw and mentions.scored is the contiguous run of finished offsets (stream/commit_guard.py,
+not faust's own ack list, which can commit past records that never reached the agent). Before it commits,
+faust flushes the producer (faust/transport/consumer.py `_commit_offsets`), so a scored mention is in Kafka
 before its raw offset is committed. A crash replays the uncommitted tail; the indexer's `_id` = mention id
 and the alerts' dedupe keys make the replay harmless.
 
@@ -31,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from infra import logs, metrics
 from infra.settings import Settings
+from stream import faust_fixes
 from stream.identity import IdentityTable
 from stream.pipeline import RepeatCounter, Step
 from stream.schema import DeadLetter, SchemaError, ScoredMention, parse_time
@@ -49,9 +52,9 @@ def clock() -> datetime:
 
 
 def build_app(settings: Settings) -> faust.App:
-    from stream import faust_fixes
-
-    faust_fixes.install()  # events skipped in a rebalance are read again, not acked and lost
+    # Commit the source topics only past what the agents processed (faust alone can commit past a record
+    # that never reached them: stream/faust_fixes.py).
+    faust_fixes.install([settings.topic("mentions.raw"), settings.topic("mentions.scored")])
     datadir = settings.runtime_dir / "faust" / (settings.topic_prefix or "default")
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -98,6 +101,7 @@ def build_app(settings: Settings) -> faust.App:
                 state["scored"] += 1
                 log.debug("scored %s", result.sentiment.label, extra={"mention_id": result.mention.id})
                 await scored_topic.send(key=(result.mention.brand or "-").encode(), value=result.to_json())
+            faust_fixes.processed(msg)  # sent (flushed before any commit): the commit may pass it
 
     @app.task
     async def identity_reader() -> None:
@@ -132,9 +136,11 @@ def build_app(settings: Settings) -> faust.App:
             return
         stalled = watch.check(time.monotonic(), offsets)
         if stalled:
+            holes = {f"{tp.topic}[{tp.partition}]": offset for tp, offset in faust_fixes.guard.holes().items()}
             log.error("worker stalled: partitions %s of %s have mentions waiting and their committed offset has "
-                      "not moved for %.0fs; exiting so the supervisor restarts it (it resumes from the committed "
-                      "offsets)", sorted(stalled), topic, watch.stall_seconds)
+                      "not moved for %.0fs (records processed past a gap, waiting for: %s); exiting so the "
+                      "supervisor restarts it (it resumes from the committed offsets)", sorted(stalled), topic,
+                      watch.stall_seconds, holes or "none")
             logging.shutdown()
             os._exit(STALL_EXIT_CODE)
 
@@ -228,29 +234,33 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
 
     @app.agent(scored_topic)
     async def detect_spikes(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            try:
-                scored = ScoredMention.from_json(value)
-            except SchemaError as exc:  # the indexer dead-letters it; here it only does not count
-                log.debug("spike agent skips an invalid scored mention: %s", exc)
-                continue
-            m = scored.mention
-            if not m.brand:
-                continue
-            det = detector_for(m.brand)
-            at = min(parse_time(m.created_at), clock())  # a post from the future must not close buckets
-            negative = scored.sentiment.label == "negative"
-            det.observe((m.brand, None), at, negative, m.id, m.text)
-            for category in scored.categories:
-                det.observe((m.brand, category), at, negative, m.id, m.text)
-            last_seen[m.brand] = time.monotonic()
-            low = watermarks.setdefault(m.brand, LowWatermark()).add(time.monotonic(), at)
-            await send_alerts(m.brand, low)  # cheap unless a bucket closes or a negative came in
-            now = time.monotonic()
-            if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
-                packed = zlib.compress(json.dumps(det.to_dict()).encode())
-                table[m.brand] = base64.b64encode(packed).decode("ascii")
-                persisted[m.brand] = now
+        async for event in stream.events():
+            await observe(event.value)
+            faust_fixes.processed(event.message)
+
+    async def observe(value: bytes) -> None:
+        try:
+            scored = ScoredMention.from_json(value)
+        except SchemaError as exc:  # the indexer dead-letters it; here it only does not count
+            log.debug("spike agent skips an invalid scored mention: %s", exc)
+            return
+        m = scored.mention
+        if not m.brand:
+            return
+        det = detector_for(m.brand)
+        at = min(parse_time(m.created_at), clock())  # a post from the future must not close buckets
+        negative = scored.sentiment.label == "negative"
+        det.observe((m.brand, None), at, negative, m.id, m.text)
+        for category in scored.categories:
+            det.observe((m.brand, category), at, negative, m.id, m.text)
+        last_seen[m.brand] = time.monotonic()
+        low = watermarks.setdefault(m.brand, LowWatermark()).add(time.monotonic(), at)
+        await send_alerts(m.brand, low)  # cheap unless a bucket closes or a negative came in
+        now = time.monotonic()
+        if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
+            packed = zlib.compress(json.dumps(det.to_dict()).encode())
+            table[m.brand] = base64.b64encode(packed).decode("ascii")
+            persisted[m.brand] = now
 
     @app.timer(interval=TICK_SECONDS)
     async def tick_idle() -> None:
