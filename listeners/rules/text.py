@@ -44,8 +44,10 @@ def normalise(text: str) -> str:
     """NFKC + casefold (NFKC again: casefolding can leave text un-normalised), emoji modifiers dropped."""
     if text.isascii():  # NFKC leaves ASCII alone and casefold is lower(): the common case, 10x cheaper
         return text.lower()
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return folded.translate(_DROP)
+    # Modifiers go first: left in until after NFKC, a variation selector between a letter and its
+    # combining accent stops them composing, and the result would not be normalised any more.
+    text = text.translate(_DROP)
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def tokenise(normalised: str) -> list[tuple[str, str]]:
