@@ -13,7 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
+from elastic_transport import ConnectionError as ESConnectionError
+from elastic_transport import ConnectionTimeout
+from flask import Flask, jsonify, render_template
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -118,6 +120,15 @@ def create_app(config: Settings | None = None, **overrides: Any) -> Flask:
         blueprint = getattr(module, attr, None)
         if blueprint is not None and blueprint.name not in app.blueprints:
             app.register_blueprint(blueprint)
+
+    def search_unavailable(_exc: Exception) -> tuple[str, int]:
+        # A page that reads Elasticsearch while it is down says so (503) instead of a server error; the JSON
+        # API has its own handler (web/api.py).
+        log.warning("a page could not reach Elasticsearch", exc_info=True)
+        return render_template("unavailable.html"), 503
+
+    app.register_error_handler(ESConnectionError, search_unavailable)
+    app.register_error_handler(ConnectionTimeout, search_unavailable)
 
     @app.get("/healthz")
     @security.public

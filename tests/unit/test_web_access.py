@@ -157,3 +157,11 @@ def test_secure_cookie_flag_follows_the_setting(tmp_path: Path) -> None:
     )
     app = create_app(settings, TESTING=True, START_FEED=False)
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_page_that_needs_search_says_so_while_elasticsearch_is_down(app: Flask) -> None:
+    client = app.test_client()
+    login(client, "marketing")
+    resp = client.get("/marketing/")
+    assert resp.status_code == 503
+    assert b"Search is unavailable right now" in resp.data and b"nothing is lost" in resp.data

@@ -57,7 +57,9 @@ def make_app(tmp_path: Path, database_url: str | None = None, **overrides: Any) 
     if database_url is None:
         migrated_copy(tmp_path / "t.db")
         database_url = f"sqlite:///{tmp_path}/t.db"
-    settings = Settings(runtime_dir=tmp_path, secret_key="test-secret", database_url=database_url)
+    # Elasticsearch on a closed port: unit tests never reach the shared engine, even when it is up.
+    settings = Settings(runtime_dir=tmp_path, secret_key="test-secret", database_url=database_url,
+                        es_url="http://127.0.0.1:1")
     options: dict[str, Any] = {
         "TESTING": True,
         "MIGRATE": False,
