@@ -36,7 +36,7 @@ from infra.settings import Settings
 from stream import faust_fixes
 from stream.identity import IdentityTable
 from stream.pipeline import RepeatCounter, Step
-from stream.schema import DeadLetter, SchemaError, ScoredMention, parse_time
+from stream.schema import DeadLetter, SchemaError, spike_input
 from stream.spikes.watermark import LIVE_LATENESS, LowWatermark
 from stream.watchdog import STALL_EXIT_CODE, StallWatch
 
@@ -240,19 +240,17 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
 
     async def observe(value: bytes) -> None:
         try:
-            scored = ScoredMention.from_json(value)
+            m = spike_input(value)
         except SchemaError as exc:  # the indexer dead-letters it; here it only does not count
             log.debug("spike agent skips an invalid scored mention: %s", exc)
             return
-        m = scored.mention
         if not m.brand:
             return
         det = detector_for(m.brand)
-        at = min(parse_time(m.created_at), clock())  # a post from the future must not close buckets
-        negative = scored.sentiment.label == "negative"
-        det.observe((m.brand, None), at, negative, m.id, m.text)
-        for category in scored.categories:
-            det.observe((m.brand, category), at, negative, m.id, m.text)
+        at = min(m.created_at, clock())  # a post from the future must not close buckets
+        det.observe((m.brand, None), at, m.negative, m.id, m.text)
+        for category in m.categories:
+            det.observe((m.brand, category), at, m.negative, m.id, m.text)
         last_seen[m.brand] = time.monotonic()
         low = watermarks.setdefault(m.brand, LowWatermark()).add(time.monotonic(), at)
         await send_alerts(m.brand, low)  # cheap unless a bucket closes or a negative came in

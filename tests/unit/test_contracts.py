@@ -53,3 +53,28 @@ def test_invalid_mentions_say_why(payload: object, reason: str) -> None:
 def test_not_json_says_so() -> None:
     with pytest.raises(schema.SchemaError, match="not valid JSON"):
         schema.Mention.from_json(b"\xff\xfe")
+
+
+def test_spike_input_reads_the_same_fields_as_the_full_contract() -> None:
+    for line in (CONTRACTS / "mentions.scored.examples.jsonl").read_text().splitlines():
+        if not line.strip():
+            continue
+        full = schema.ScoredMention.from_json(line)
+        light = schema.spike_input(line)
+        assert light == schema.SpikeInput(full.mention.id, full.mention.brand,
+                                          schema.parse_time(full.mention.created_at),
+                                          full.sentiment.label == "negative", tuple(full.categories),
+                                          full.mention.text)
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json", b"null", b"[]", b'{"mention": {}}',
+    b'{"mention": {"id": 1, "text": "t", "created_at": "2026-01-01T00:00:00Z"}, "sentiment": {"label": "negative"}}',
+    b'{"mention": {"id": "a", "text": "t", "created_at": "yesterday"}, "sentiment": {"label": "negative"}}',
+    b'{"mention": {"id": "a", "text": "t", "created_at": "2026-01-01T00:00:00Z"}, "sentiment": {"label": "bad"}}',
+    b'{"mention": {"id": "a", "text": "t", "created_at": "2026-01-01T00:00:00Z"}, "sentiment": {"label": "negative"},'
+    b' "categories": [1]}',
+])
+def test_spike_input_refuses_what_is_not_a_scored_mention(raw: bytes) -> None:
+    with pytest.raises(schema.SchemaError):
+        schema.spike_input(raw)
