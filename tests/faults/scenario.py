@@ -101,6 +101,7 @@ class Report:
     alerts_missing: int = 0
     alerts_duplicated: int = 0
     restarts: dict[str, int] = field(default_factory=dict)
+    exits: list[str] = field(default_factory=list)
     dead_letters: int = 0
     total_seconds: float = 0.0
 
@@ -135,6 +136,7 @@ class Report:
             f"alerts delivered          {self.alerts_delivered} (webhook triggers), missing {self.alerts_missing}, "
             f"twice {self.alerts_duplicated}",
             f"supervisor restarts       {json.dumps(self.restarts, sort_keys=True)}",
+            *(f"  {why}" for why in self.exits),
             f"whole run                 {self.total_seconds:.0f} s",
             f"verdict                   {'PASS' if self.ok else 'FAIL'}",
         ]
@@ -233,6 +235,7 @@ class Supervisor:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.done: set[str] = set()  # finished with exit code 0 and not to be restarted (the replay)
         self.restarts: collections.Counter[str] = collections.Counter()
+        self.exits: list[str] = []  # why each restarted component exited: its code and last error line
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True, name="supervisor")
@@ -283,6 +286,8 @@ class Supervisor:
                         continue
                     say(f"{name} exited with {code}; restarting it")
                     self.restarts[name] += 1
+                    errors = [line for line in self.tail(name, 20000).splitlines() if " ERROR " in line]
+                    self.exits.append(f"{name} exit {code}: {errors[-1][:400] if errors else 'no error logged'}")
                     self._spawn(name)
 
     def stop_all(self) -> None:
@@ -492,6 +497,7 @@ class Scenario:
             finally:
                 sup.stop_all()
         self.report.restarts = dict(sup.restarts)
+        self.report.exits = list(sup.exits)
         self.report.total_seconds = time.monotonic() - started
         text = self.report.text()
         print(text, flush=True)
