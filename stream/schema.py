@@ -368,6 +368,11 @@ def spike_input(raw: bytes | str) -> SpikeInput:
     two thirds of its cost. The indexer still validates every message in full (and dead-letters it)."""
     try:
         data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SchemaError(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # hostile nesting: the same refusal as Record.from_json
+        raise SchemaError("not valid JSON: nested too deeply") from exc
+    try:
         mention, sentiment = data["mention"], data["sentiment"]
         mention_id, brand, text = mention["id"], mention.get("brand", ""), mention["text"]
         created, label, categories = mention["created_at"], sentiment["label"], data.get("categories", [])

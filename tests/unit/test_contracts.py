@@ -68,7 +68,7 @@ def test_spike_input_reads_the_same_fields_as_the_full_contract() -> None:
 
 
 @pytest.mark.parametrize("raw", [
-    b"not json", b"null", b"[]", b'{"mention": {}}',
+    b"not json", b"null", b"[]", b'{"mention": {}}', b"[" * 50_000, b"\xff\xfe",
     b'{"mention": {"id": 1, "text": "t", "created_at": "2026-01-01T00:00:00Z"}, "sentiment": {"label": "negative"}}',
     b'{"mention": {"id": "a", "text": "t", "created_at": "yesterday"}, "sentiment": {"label": "negative"}}',
     b'{"mention": {"id": "a", "text": "t", "created_at": "2026-01-01T00:00:00Z"}, "sentiment": {"label": "bad"}}',
