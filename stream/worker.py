@@ -26,7 +26,7 @@ import sys
 import time
 import zlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -85,23 +85,24 @@ def build_app(settings: Settings) -> faust.App:
     step = Step(scorer=Scorer(), identities=identities, clock=clock, repeats=RepeatCounter())
     state: dict[str, Any] = {"scored": 0, "dead": 0, "links": 0, "alerts": 0}
 
+    scored_name, dead_name = scored_topic.get_topic_name(), dead_topic.get_topic_name()
+
     @app.agent(raw_topic)
     async def score_mentions(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
             started = time.perf_counter()
             result = step(event.value, msg.topic, msg.partition, msg.offset)
-            mention_id = msg.key.decode("utf-8", "replace")[:300] if msg.key else None  # listeners key by id
             metrics.record_step("worker", started, result.reason if isinstance(result, DeadLetter) else None)
             if isinstance(result, DeadLetter):
+                mention_id = msg.key.decode("utf-8", "replace")[:300] if msg.key else None  # listeners key by id
                 log.info("dead-lettered: %s", result.reason[:500], extra={"mention_id": mention_id})
                 state["dead"] += 1
-                await dead_topic.send(key=msg.key, value=result.to_json())
+                await send(app, dead_name, msg.key, result.to_json(), msg)
             else:
                 state["scored"] += 1
                 log.debug("scored %s", result.sentiment.label, extra={"mention_id": result.mention.id})
-                await scored_topic.send(key=(result.mention.brand or "-").encode(), value=result.to_json())
-            faust_fixes.processed(msg)  # sent (flushed before any commit): the commit may pass it
+                await send(app, scored_name, (result.mention.brand or "-").encode(), result.to_json(), msg)
 
     @app.task
     async def identity_reader() -> None:
@@ -145,6 +146,25 @@ def build_app(settings: Settings) -> faust.App:
             os._exit(STALL_EXIT_CODE)
 
     return app
+
+
+async def send(app: faust.App, topic: str, key: bytes | None, value: bytes, source: Any) -> None:
+    """Produce what the agent made of `source` (a mentions.raw record); once Kafka has it, the record counts
+    as processed and its offset may be committed (stream/commit_guard.py). Not delivered (the broker away
+    past every retry): it stays unprocessed, the commit stops before it, and the watchdog's restart reads it
+    again. Straight to the producer: faust's Topic.send wraps each message in futures and callbacks that
+    cost a tenth of the worker's time at saturation (py-spy); faust flushes the producer before a commit."""
+    delivery = await app.producer.send(topic, key, value, partition=None, timestamp=None, headers=None)
+
+    def delivered(fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            log.error("could not produce to %s (offset %s of %s[%s] will be read again): %s", topic,
+                      source.offset, source.topic, source.partition, "cancelled" if fut.cancelled() else
+                      fut.exception())
+            return
+        faust_fixes.processed(source)
+
+    cast("asyncio.Future[Any]", delivery).add_done_callback(delivered)
 
 
 def _raw_offsets(settings: Settings, group: str, topic: str, partitions: set[int]) -> dict[int, tuple[int, int]]:
