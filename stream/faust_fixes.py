@@ -44,6 +44,10 @@ def processed(message: Any) -> None:
     guard.processed(message.tp, message.offset)
 
 
+def processed_at(tp: Any, offset: int) -> None:
+    guard.processed(tp, offset)
+
+
 def install(topics: Iterable[str] = ()) -> None:
     """Guard the commits of these topics (their offsets must be contiguous: not compacted, no transactions)."""
     global _installed

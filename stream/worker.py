@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
 import logging
 import os
 import sys
 import time
-import zlib
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -227,12 +224,16 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
     (IDLE_SECONDS after its last mention), which is what lets silence be detected.
     """
     from stream.spikes import DetectorConfig, SpikeDetector
+    from stream.spikes.snapshot import Pending, already_counted, pack, unpack
 
-    # Detector state per brand, changelogged by faust (so it survives a restart), stored compressed: a
-    # brand's state with 15 days of history is ~0.5 MB of JSON, half of Kafka's default message limit.
+    # Detector state per brand, changelogged by faust so it survives a restart, with the offsets of
+    # mentions.scored it already counts (stream/spikes/snapshot.py): a restart neither counts a mention
+    # twice nor misses one, because the commit passes a mention only once a saved state includes it.
     table = app.Table("spike-state", default=None, partitions=4)
     detectors: dict[str, SpikeDetector] = {}
-    persisted: dict[str, float] = {}
+    applied: dict[str, dict[int, int]] = {}
+    pending: dict[str, Pending] = {}
+    partition_of: dict[str, int] = {}  # the mentions.scored partition of each brand (keyed by brand)
     watermarks: dict[str, LowWatermark] = {}
     last_seen: dict[str, float] = {}
 
@@ -240,10 +241,18 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
         det = detectors.get(brand)
         if det is None:
             saved = table.get(brand)
-            det = (SpikeDetector.from_dict(json.loads(zlib.decompress(base64.b64decode(saved))), clock=clock)
-                   if saved else SpikeDetector(DetectorConfig(), clock=clock))
-            detectors[brand] = det
+            if saved:
+                restored, applied[brand] = unpack(saved)
+                det = SpikeDetector.from_dict(restored, clock=clock)
+            else:
+                det, applied[brand] = SpikeDetector(DetectorConfig(), clock=clock), {}
+            detectors[brand], pending[brand] = det, Pending()
         return det
+
+    def save(brand: str) -> None:
+        table[brand] = pack(detectors[brand].to_dict(), applied[brand])
+        for tp, offset in pending[brand].take():
+            faust_fixes.processed_at(tp, offset)
 
     async def send_alerts(brand: str, now: datetime) -> None:
         for alert in detectors[brand].tick(now, LIVE_LATENESS):
@@ -255,30 +264,39 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
     @app.agent(scored_topic)
     async def detect_spikes(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            await observe(event.value)
-            faust_fixes.processed(event.message)
+            if not await observe(event.value, event.message):
+                faust_fixes.processed(event.message)  # nothing to save for it: the commit may pass it
 
-    async def observe(value: bytes) -> None:
+    async def observe(value: bytes, message: Any) -> bool:
+        """Count one scored mention; True when it waits for its brand's state to be saved."""
         try:
             m = spike_input(value)
         except SchemaError as exc:  # the indexer dead-letters it; here it only does not count
             log.debug("spike agent skips an invalid scored mention: %s", exc)
-            return
+            return False
         if not m.brand:
-            return
+            return False
         det = detector_for(m.brand)
+        if already_counted(applied[m.brand], message.partition, message.offset):
+            return False  # read again after a restart, and the restored state has it
         at = min(m.created_at, clock())  # a post from the future must not close buckets
         det.observe((m.brand, None), at, m.negative, m.id, m.text)
         for category in m.categories:
             det.observe((m.brand, category), at, m.negative, m.id, m.text)
-        last_seen[m.brand] = time.monotonic()
-        low = watermarks.setdefault(m.brand, LowWatermark()).add(time.monotonic(), at)
-        await send_alerts(m.brand, low)  # cheap unless a bucket closes or a negative came in
+        applied[m.brand][message.partition] = message.offset
         now = time.monotonic()
-        if now - persisted.get(m.brand, 0.0) > PERSIST_SECONDS:
-            packed = zlib.compress(json.dumps(det.to_dict()).encode())
-            table[m.brand] = base64.b64encode(packed).decode("ascii")
-            persisted[m.brand] = now
+        pending[m.brand].add(message.tp, message.offset, now)
+        last_seen[m.brand] = now
+        low = watermarks.setdefault(m.brand, LowWatermark()).add(now, at)
+        await send_alerts(m.brand, low)  # cheap unless a bucket closes or a negative came in
+        partition_of[m.brand] = message.partition
+        # Save every brand of this partition whose unsaved mentions have waited long enough: faust writes a
+        # table key only while an event of its own partition is being handled (a quiet brand waits for
+        # the next mention of its partition; until then a restart simply counts its tail again).
+        for brand, waiting in pending.items():
+            if partition_of.get(brand) == message.partition and waiting.due(now, PERSIST_SECONDS):
+                save(brand)
+        return True
 
     @app.timer(interval=TICK_SECONDS)
     async def tick_idle() -> None:
