@@ -15,10 +15,9 @@ if ! $BIN/listening-center engines status >/dev/null 2>&1; then
   trap '$BIN/listening-center engines stop' EXIT
 fi
 # The fault test runs on an engine pair of its own, beside the rest (which runs on 2 xdist workers): the
-# suite then takes about as long as its slowest part, not their sum. The alerting end to end (4-5 minutes,
-# real time, mostly waiting) ran beside it too for a while, which cut a minute; but the extra load made the
-# fault test hit a faust offset race that loses mentions on a worker restart (2 runs of 5; docs/reliability.md),
-# so it runs inside xdist again until that race is fixed.
+# suite then takes about as long as its slowest part, not their sum. (Under this load the fault test first
+# exposed faust committing past records that never reached the worker's agent; the worker's commit guard
+# fixed it: docs/reliability.md.)
 if [ $# -eq 0 ] && [ -z "${LC_SKIP_FAULTS:-}" ]; then
   $BIN/pytest -q -p no:cacheprovider tests/faults > test-artifacts/faults-pytest.log 2>&1 &
   faults_pid=$!
@@ -34,8 +33,8 @@ if [ -n "${faults_pid:-}" ]; then
   [ $fstatus -eq 0 ] || status=$fstatus
 fi
 
-# After the rest, not beside it: with these beside it too, the 2 cores were oversubscribed and the fault
-# test lost mentions (docs/reliability.md).
+# After the rest, not beside it: with these beside it too, the 2 cores are oversubscribed and the real-time
+# tests slow down for nothing.
 if [ $status -eq 0 ] && [ -z "${LC_SKIP_POSTGRES:-}" ]; then
   echo "== database tests on PostgreSQL =="
   bash infra/scripts/with-postgres.sh $BIN/pytest -q -p no:cacheprovider -m postgres_too tests || status=$?

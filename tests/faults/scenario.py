@@ -97,6 +97,7 @@ class Report:
     unscored: int = 0
     unexpected: int = 0
     alerts_open: int = 0
+    alert_keys: list[str] = field(default_factory=list)
     alerts_delivered: int = 0
     alerts_missing: int = 0
     alerts_duplicated: int = 0
@@ -133,6 +134,7 @@ class Report:
             f"not in the replay         {self.unexpected}",
             f"dead letters              {self.dead_letters}",
             f"alerts opened             {self.alerts_open} (distinct keys on alerts.spikes)",
+            *(f"  {key}" for key in self.alert_keys),
             f"alerts delivered          {self.alerts_delivered} (webhook triggers), missing {self.alerts_missing}, "
             f"twice {self.alerts_duplicated}",
             f"supervisor restarts       {json.dumps(self.restarts, sort_keys=True)}",
@@ -595,6 +597,7 @@ class Scenario:
         opened = {SpikeAlert.from_json(v).dedupe_key for v in topic_values(self.settings, "alerts.spikes")
                   if SpikeAlert.from_json(v).status == "open"}
         r.alerts_open = len(opened)
+        r.alert_keys = sorted(opened)
         # The alerter sends what it recorded within a poll or two; give it time before counting.
         self._wait_quietly(lambda: self._triggers().keys() >= opened, 60)
         triggers = self._triggers()
