@@ -20,9 +20,16 @@ pytestmark = pytest.mark.integration
 
 
 def free_base(offsets: tuple[int, ...] = (0, 10)) -> int:
-    """A base port whose ports at these offsets (worker +0, indexer +10 by default) are all free."""
+    """A base port whose ports at these offsets (worker +0, indexer +10 by default) are all free.
+
+    Below the kernel's ephemeral range: a port free now but in that range can be taken by any outgoing
+    connection (Kafka clients open many) before the component binds it, as happened once."""
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32_768
     for _ in range(50):
-        base = random.randrange(20_000, 60_000)
+        base = random.randrange(20_000, ephemeral - max(offsets) - 1)
         try:
             for port in (base + o for o in offsets):
                 with socket.socket() as s:
