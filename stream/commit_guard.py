@@ -29,8 +29,6 @@ class _Partition:
     base: int  # every offset below is committed or processed here; the commit may reach this far
     done: set[int] = field(default_factory=set)  # processed offsets at or above base
     committed: int | None = None  # the last offset handed out to commit
-    hole_at: int | None = None  # the hole seen last, and since when
-    hole_since: float = 0.0
 
 
 class CommitGuard(Generic[K]):
@@ -95,25 +93,6 @@ class CommitGuard(Generic[K]):
             if part is None or not part.done:
                 return None
             return part.base if min(part.done) > part.base else None
-
-    def stuck(self, now: float, after: float) -> dict[K, int]:
-        """Holes that have stood for `after` seconds: records the consumer passed and will not fetch again
-        by itself. Each is reported once per `after` seconds, so a re-read gets time to fill it."""
-        found: dict[K, int] = {}
-        with self._lock:
-            tps = list(self._parts)
-        for tp in tps:
-            hole = self.hole(tp)
-            with self._lock:
-                part = self._parts.get(tp)
-                if part is None:
-                    continue
-                if hole is None or hole != part.hole_at:
-                    part.hole_at, part.hole_since = hole, now
-                elif now - part.hole_since >= after:
-                    found[tp] = hole
-                    part.hole_since = now
-        return found
 
     def holes(self) -> dict[K, int]:
         with self._lock:

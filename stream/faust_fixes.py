@@ -19,14 +19,12 @@ sought there even when aiokafka would not.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP
-from faust.types.transports import ConsumerT
 
 from stream.commit_guard import CommitGuard
 
@@ -48,25 +46,6 @@ def processed(message: Any) -> None:
 
 def processed_at(tp: Any, offset: int) -> None:
     guard.processed(tp, offset)
-
-
-async def reread(consumer: ConsumerT, tp: TP, offset: int, settle: float = 1.0) -> None:
-    """Fetch a partition again from `offset`, a record faust read past without handing it to the agent.
-
-    Seen after restarts: records fetched before a rebalance still drain through faust after its seek back
-    to the committed offset and move its read offset past it, so it drops the re-fetched records there
-    ("DROPPED MESSAGE ROFF"). Paused first, so what is already fetched drains before the seek; the seek
-    also drops aiokafka's buffered records. Records after `offset` are processed again (idempotent
-    downstream). If this does not fill the hole, the watchdog's restart does."""
-    log.warning("re-reading %s[%s] from offset %s: the agent never got that record", tp.topic, tp.partition,
-                offset)
-    consumer.pause_partitions([tp])
-    try:
-        await asyncio.sleep(settle)
-        if tp in consumer.assignment():
-            await consumer.seek(tp, offset)
-    finally:
-        consumer.resume_partitions([tp])
 
 
 def install(topics: Iterable[str] = ()) -> None:

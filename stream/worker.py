@@ -42,7 +42,6 @@ log = logging.getLogger("lc.worker")
 TICK_SECONDS = 5.0
 IDLE_SECONDS = 60.0  # a brand with no mention for this long is ticked by the wall clock
 PERSIST_SECONDS = 10.0
-HOLE_SECONDS = 10.0  # a raw mention passed over for this long is fetched again
 
 
 def clock() -> datetime:
@@ -121,15 +120,6 @@ def build_app(settings: Settings) -> faust.App:
     @app.timer(interval=30.0)
     async def report() -> None:
         log.info("worker: %s", state)
-
-    @app.timer(interval=TICK_SECONDS)
-    async def fill_holes() -> None:
-        # A raw mention the agent never got holds the commit (stream/commit_guard.py); fetch it again
-        # rather than wait for the watchdog's restart.
-        raw_name = raw_topic.get_topic_name()
-        for tp, offset in faust_fixes.guard.stuck(time.monotonic(), HOLE_SECONDS).items():
-            if tp.topic == raw_name and app.flow_control.is_active():
-                await faust_fixes.reread(app.consumer, tp, offset)
 
     watch = StallWatch(stall_seconds=settings.worker_stall_seconds)
 
@@ -307,17 +297,6 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
             if partition_of.get(brand) == message.partition and waiting.due(now, PERSIST_SECONDS):
                 save(brand)
         return True
-
-    @app.on_partitions_revoked.connect
-    async def forget_revoked(_app: Any, /, *args: Any, signal: Any = None, **_kwargs: Any) -> None:
-        revoked: set[Any] = args[0] if args else _kwargs.get("revoked", set())
-        # A brand whose partition moves may be counted elsewhere meanwhile; if it comes back, its state is
-        # read again from the table (faust recovers it from the changelog) rather than kept stale here.
-        # Its unsaved mentions were never committed, so they are read and counted again, once.
-        gone = {tp.partition for tp in revoked if tp.topic == scored_topic.get_topic_name()}
-        for brand in [b for b, p in partition_of.items() if p in gone]:
-            for kept in (detectors, applied, pending, partition_of, watermarks, last_seen):
-                kept.pop(brand, None)
 
     @app.timer(interval=TICK_SECONDS)
     async def tick_idle() -> None:

@@ -152,29 +152,3 @@ def test_seek_to_committed_resets_the_guard_and_seeks_where_aiokafka_does_not() 
     faust_fixes.guard.processed(TP("mentions.raw", 2), 40)
     assert faust_fixes.guard.commit_offset(TP("mentions.raw", 2)) == 41
     faust_fixes.guard.forget([TP("mentions.raw", 2)])
-
-
-def test_a_hole_is_reported_stuck_once_it_has_stood_long_enough() -> None:
-    g: CommitGuard[TP] = CommitGuard()
-    g.reset(RAW, 10, 0)
-    g.processed(RAW, 12)
-    assert g.stuck(now=100.0, after=10.0) == {}  # first seen
-    assert g.stuck(now=105.0, after=10.0) == {}
-    assert g.stuck(now=110.0, after=10.0) == {RAW: 10}
-    assert g.stuck(now=115.0, after=10.0) == {}  # reported: the re-read gets its time
-    g.processed(RAW, 10)
-    g.processed(RAW, 11)
-    assert g.stuck(now=200.0, after=10.0) == {}  # filled
-
-
-def test_a_reread_pauses_the_partition_while_what_was_fetched_drains_then_seeks() -> None:
-    calls: list[tuple[str, Any]] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        calls.append(("seek", (tp, offset)))
-
-    fake: Any = SimpleNamespace(pause_partitions=lambda tps: calls.append(("pause", list(tps))),
-                           resume_partitions=lambda tps: calls.append(("resume", list(tps))),
-                           assignment=lambda: {RAW}, seek=seek)
-    asyncio.run(faust_fixes.reread(fake, RAW, 191, settle=0.01))
-    assert calls == [("pause", [RAW]), ("seek", (RAW, 191)), ("resume", [RAW])]
