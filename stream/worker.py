@@ -42,6 +42,9 @@ log = logging.getLogger("lc.worker")
 TICK_SECONDS = 5.0
 IDLE_SECONDS = 60.0  # a brand with no mention for this long is ticked by the wall clock
 PERSIST_SECONDS = 10.0
+# Mention ids remembered per brand to skip a mention scored twice: a restart re-reads up to the watchdog's
+# 120 s of raw mentions; 5,000 ids cover that at the demo's rates and cost ~50 kB in the saved state.
+RECENT_IDS = 5_000
 
 
 def clock() -> datetime:
@@ -224,7 +227,7 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
     (IDLE_SECONDS after its last mention), which is what lets silence be detected.
     """
     from stream.spikes import DetectorConfig, SpikeDetector
-    from stream.spikes.snapshot import Pending, already_counted, pack, unpack
+    from stream.spikes.snapshot import Pending, RecentIds, already_counted, pack, unpack
 
     # Detector state per brand, changelogged by faust so it survives a restart, with the offsets of
     # mentions.scored it already counts (stream/spikes/snapshot.py): a restart neither counts a mention
@@ -232,6 +235,7 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
     table = app.Table("spike-state", default=None, partitions=4)
     detectors: dict[str, SpikeDetector] = {}
     applied: dict[str, dict[int, int]] = {}
+    recent: dict[str, RecentIds] = {}
     pending: dict[str, Pending] = {}
     partition_of: dict[str, int] = {}  # the mentions.scored partition of each brand (keyed by brand)
     watermarks: dict[str, LowWatermark] = {}
@@ -242,15 +246,16 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
         if det is None:
             saved = table.get(brand)
             if saved:
-                restored, applied[brand] = unpack(saved)
+                restored, applied[brand], ids = unpack(saved)
                 det = SpikeDetector.from_dict(restored, clock=clock)
             else:
-                det, applied[brand] = SpikeDetector(DetectorConfig(), clock=clock), {}
+                det, applied[brand], ids = SpikeDetector(DetectorConfig(), clock=clock), {}, []
+            recent[brand] = RecentIds(RECENT_IDS, ids)
             detectors[brand], pending[brand] = det, Pending()
         return det
 
     def save(brand: str) -> None:
-        table[brand] = pack(detectors[brand].to_dict(), applied[brand])
+        table[brand] = pack(detectors[brand].to_dict(), applied[brand], recent[brand].to_list())
         for tp, offset in pending[brand].take():
             faust_fixes.processed_at(tp, offset)
 
@@ -279,6 +284,8 @@ def _add_spike_agents(app: faust.App, settings: Settings, scored_topic: faust.To
         det = detector_for(m.brand)
         if already_counted(applied[m.brand], message.partition, message.offset):
             return False  # read again after a restart, and the restored state has it
+        if recent[m.brand].seen(m.id):
+            return False  # scored twice (the raw tail re-read after a restart): counted once already
         at = min(m.created_at, clock())  # a post from the future must not close buckets
         det.observe((m.brand, None), at, m.negative, m.id, m.text)
         for category in m.categories:

@@ -19,17 +19,43 @@ from typing import Any
 FORMAT = 2  # 1: the detector's dict alone, before offsets were kept
 
 
-def pack(detector: dict[str, Any], applied: dict[int, int]) -> str:
+class RecentIds:
+    """The ids of the last `capacity` mentions counted, oldest first.
+
+    Offsets cannot catch every repeat: a worker restart reads mentions.raw again from its held commit, so
+    the same mentions are scored and produced to mentions.scored a second time, at new offsets (one fault
+    run opened a spike for every brand in the minute of the restart). Mention ids are unique per post."""
+
+    def __init__(self, capacity: int, ids: list[str] | None = None) -> None:
+        self.capacity = capacity
+        self._ids: dict[str, None] = dict.fromkeys((ids or [])[-capacity:])
+
+    def seen(self, mention_id: str) -> bool:
+        """True if this id was counted already; otherwise remember it and return False."""
+        if mention_id in self._ids:
+            return True
+        self._ids[mention_id] = None
+        if len(self._ids) > self.capacity:
+            del self._ids[next(iter(self._ids))]
+        return False
+
+    def to_list(self) -> list[str]:
+        return list(self._ids)
+
+
+def pack(detector: dict[str, Any], applied: dict[int, int], recent: list[str] | None = None) -> str:
     """Compressed text for the table: a brand's state with 15 days of history is ~0.5 MB of JSON."""
-    data = {"format": FORMAT, "detector": detector, "applied": {str(p): o for p, o in applied.items()}}
+    data = {"format": FORMAT, "detector": detector, "applied": {str(p): o for p, o in applied.items()},
+            "recent": recent or []}
     return base64.b64encode(zlib.compress(json.dumps(data).encode())).decode("ascii")
 
 
-def unpack(saved: str) -> tuple[dict[str, Any], dict[int, int]]:
+def unpack(saved: str) -> tuple[dict[str, Any], dict[int, int], list[str]]:
     data = json.loads(zlib.decompress(base64.b64decode(saved)))
     if data.get("format") != FORMAT:  # a state saved before offsets were kept: it counts, offsets unknown
-        return data, {}
-    return data["detector"], {int(p): int(o) for p, o in data["applied"].items()}
+        return data, {}, []
+    return (data["detector"], {int(p): int(o) for p, o in data["applied"].items()},
+            [str(i) for i in data.get("recent", [])])
 
 
 def already_counted(applied: dict[int, int], partition: int, offset: int) -> bool:
